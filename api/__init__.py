@@ -1,0 +1,4 @@
+"""Server side: database schema and migrations, services, FastAPI routes, portal.
+
+Uses billing_core for every computation; never imports gateway.
+"""
