@@ -1,15 +1,18 @@
 """The ``meterbill`` command line.
 
 Each package owns its subcommands as a typer app in its own module; this root
-mounts them lazily so ``meterbill --help`` stays fast and a package that is
-not yet installed (an optional fast path, say) cannot break the others.
+mounts them, skipping a module that does not exist yet, so a half-built
+feature cannot break the others.
 """
 
 from __future__ import annotations
 
 import importlib
+import sys
 
 import typer
+
+from meterbill.cli_support import ConfigOption, clear_errors, settings_from
 
 app = typer.Typer(
     name="meterbill",
@@ -18,8 +21,7 @@ app = typer.Typer(
     add_completion=False,
 )
 
-# (subcommand, module, attribute, help). Modules are imported when the CLI starts;
-# a missing module is skipped so half-built features do not break the others.
+# (subcommand, module, attribute, help)
 SUBCOMMANDS: list[tuple[str, str, str, str]] = [
     ("db", "meterbill.db_cli", "app", "Database: migrate, info."),
     ("gateway", "meterbill.gateway_cli", "app", "Edge gateway runtime."),
@@ -28,19 +30,66 @@ SUBCOMMANDS: list[tuple[str, str, str, str]] = [
     ("mbus", "firmware_bridge.mbus_cli", "app", "Wired M-Bus: decode, scan, read."),
     ("profiles", "firmware_bridge.profiles_cli", "app", "Modbus device profiles."),
     ("modbus", "firmware_bridge.modbus_cli", "app", "Read a Modbus device with a profile."),
-    ("bank", "api.bank.cli", "app", "Bank statements: import and parse."),
+    ("bank", "api.bank.cli", "app", "Bank statements: parse and import."),
 ]
+# (command, module, function): single commands at the top level
+COMMANDS: list[tuple[str, str, str]] = [
+    ("apportion", "billing_core.apportion_cli", "apportion"),
+]
+
+
+def _import(module_name: str) -> object | None:
+    try:
+        return importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name and module_name.startswith(exc.name):
+            return None
+        raise
 
 
 def _mount() -> None:
     for name, module_name, attr, help_text in SUBCOMMANDS:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name and module_name.startswith(exc.name):
-                continue
-            raise
-        app.add_typer(getattr(module, attr), name=name, help=help_text)
+        module = _import(module_name)
+        if module is not None:
+            app.add_typer(getattr(module, attr), name=name, help=help_text)
+    for name, module_name, attr in COMMANDS:
+        module = _import(module_name)
+        if module is not None:
+            app.command(name)(getattr(module, attr))
+
+
+@app.command()
+def demo(
+    config: ConfigOption = None,
+    once: bool = typer.Option(False, "--once", help="Stop after printing the bills."),
+    as_json: bool = typer.Option(False, "--json", help="Print the bills as JSON."),
+) -> None:
+    """Simulate a building's month of meter readings, bill it, serve the API."""
+    from meterbill import demo as demo_module
+    from meterbill.api_cli import api_token
+    from meterbill.database import DatabaseHandle
+
+    settings = settings_from(config)
+    with clear_errors(), DatabaseHandle(settings) as db:
+        if not as_json:
+            print(f"database: {db.description}", file=sys.stderr)
+        run = demo_module.run_demo(settings, db.dsn, quiet=as_json)
+        demo_module.report(run, as_json)
+        if once:
+            return
+        import uvicorn
+
+        from api.app import create_app
+
+        token, _ = api_token(settings.api.token)
+        print(f"\nAPI on http://{settings.api.host}:{settings.api.port}/docs — "
+              f"staff token: {token.get_secret_value()}\n"
+              f"try: curl -H 'Authorization: Bearer {token.get_secret_value()}' "
+              f"'http://{settings.api.host}:{settings.api.port}/buildings/"
+              f"{run.building.building_id}/bills?period={run.period.label}'\n"
+              "Ctrl-C stops.", file=sys.stderr)
+        uvicorn.run(create_app(db.dsn, token), host=settings.api.host,
+                    port=settings.api.port, log_level="warning")
 
 
 def main() -> None:

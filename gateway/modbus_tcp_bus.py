@@ -1,0 +1,86 @@
+"""One coordinator per Modbus TCP bus: one connection, one request at a time.
+
+A Modbus TCP gateway in a building fronts one RS-485 line; requests for
+different device ids still travel that one line, so the coordinator owns the
+connection and serializes requests with a lock (as Home Assistant's ModbusHub
+does).  The bytes and their meaning come from firmware_bridge: profiles plan
+the reads and decode the registers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from pymodbus.client import AsyncModbusTcpClient
+from pymodbus.exceptions import ModbusException
+
+from firmware_bridge.errors import BridgeError
+from firmware_bridge.modbus_profile import DeviceProfile
+from firmware_bridge.modbus_request_plan import ReadBlock, decode_blocks, plan_reads
+from gateway.errors import PollError
+
+
+@dataclass(frozen=True, slots=True)
+class ModbusDevice:
+    """A meter on the bus: its server-side serial, Modbus device id, profile, wanted registers."""
+
+    serial: str
+    device_id: int
+    profile: DeviceProfile
+    registers: tuple[str, ...]
+    blocks: tuple[ReadBlock, ...] = field(default=())
+
+    @classmethod
+    def create(cls, serial: str, device_id: int, profile: DeviceProfile,
+               registers: Sequence[str]) -> ModbusDevice:
+        blocks = tuple(plan_reads(profile, registers))
+        return cls(serial, device_id, profile, tuple(registers), blocks)
+
+
+class ModbusTcpBus:
+    def __init__(self, name: str, host: str, port: int, *, timeout_s: float = 3.0) -> None:
+        self.name = name
+        self.host = host
+        self.port = port
+        self._client = AsyncModbusTcpClient(host, port=port, timeout=timeout_s, retries=1)
+        self._lock = asyncio.Lock()
+        self.failed_reads = 0
+
+    async def _ensure_connected(self) -> None:
+        if not self._client.connected and not await self._client.connect():
+            raise PollError(f"bus {self.name}: cannot connect to {self.host}:{self.port}")
+
+    async def _read_block(self, device: ModbusDevice, block: ReadBlock) -> list[int]:
+        if block.function_code == 3:
+            response = await self._client.read_holding_registers(
+                block.address, count=block.count, device_id=device.device_id)
+        elif block.function_code == 4:
+            response = await self._client.read_input_registers(
+                block.address, count=block.count, device_id=device.device_id)
+        else:
+            raise PollError(f"bus {self.name}: function code {block.function_code} not readable")
+        if response.isError():
+            raise PollError(f"bus {self.name}, device {device.device_id} ({device.serial}): "
+                            f"{block.describe()} answered {response}")
+        return list(response.registers)
+
+    async def read(self, device: ModbusDevice) -> dict[str, Decimal]:
+        """Read every planned block of ``device``; PollError names the device on failure."""
+        async with self._lock:
+            try:
+                await self._ensure_connected()
+                answers = [await self._read_block(device, b) for b in device.blocks]
+                return decode_blocks(device.profile, device.blocks, answers)
+            except PollError:
+                self.failed_reads += 1
+                raise
+            except (ModbusException, BridgeError, OSError) as exc:
+                self.failed_reads += 1
+                raise PollError(f"bus {self.name}, device {device.device_id} "
+                                f"({device.serial}): {exc}") from exc
+
+    def close(self) -> None:
+        self._client.close()
