@@ -20,10 +20,11 @@ meter, and returns the bytes it would put on the wire (or nothing):
   CI 51h (data send): ``E5``.
 * Broadcast FFh: acted upon, never answered.
 
-Faults, consumed one per answer from ``faults`` (then ``always_fault`` if
-set): :attr:`Fault.NO_ANSWER`, :attr:`Fault.WRONG_CHECKSUM` (CS byte off by
-one; an ``E5`` becomes ``E4``), :attr:`Fault.GARBAGE` (noise bytes instead of
-the answer, as from a collision), :attr:`Fault.SLOW` (the answer comes after
+Faults, consumed one per answer from ``faults`` (``None`` there means answer
+normally; when the queue is empty ``always_fault`` applies, if set):
+:attr:`Fault.NO_ANSWER`, :attr:`Fault.WRONG_CHECKSUM` (CS byte off by one;
+an ``E5`` becomes ``E4``), :attr:`Fault.GARBAGE` (noise bytes instead of the
+answer, as from a collision), :attr:`Fault.SLOW` (the answer comes after
 ``slow_delay_s``).
 """
 
@@ -118,7 +119,7 @@ class MBusSlave:
         *,
         primary_address: int = 0,
         secondary_address: SecondaryAddress | None = None,
-        faults: Iterable[Fault] = (),
+        faults: Iterable[Fault | None] = (),
         always_fault: Fault | None = None,
         slow_delay_s: float = 0.5,
         seed: int = 0,
@@ -136,7 +137,7 @@ class MBusSlave:
                 )
             secondary_address = SecondaryAddress.from_header(data)
         self.secondary_address = secondary_address
-        self.faults: deque[Fault] = deque(faults)
+        self.faults: deque[Fault | None] = deque(faults)
         self.always_fault = always_fault
         self.slow_delay_s = slow_delay_s
         self.selected = False

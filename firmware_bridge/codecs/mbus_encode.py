@@ -135,8 +135,8 @@ class DataRecord:
     ``vif`` and each ``vife`` are the 7-bit codes without the extension bit;
     the encoder sets bit 7 on every byte that another one follows, so
     ``vif=0x7D, vife=(0x17,)`` is written ``FD 17`` (error flags, Table 14).
-    With ``vif=0x7C`` (plain-text VIF, 6.4.4) ``plain_text_unit`` is sent as
-    a length byte and the ASCII unit reversed, after the VIFE chain.
+    With ``vif=0x7C`` (plain-text VIF, 6.4.3) ``plain_text_unit`` is sent as
+    a length byte and the ASCII unit reversed, right after the VIF.
     ``value`` is the raw coded value, before the VIF's decimal exponent.
     ``min_dife`` forces that many DIFEs even when storage, tariff and subunit
     fit without them (meters often send ``DIFE=00``).
@@ -270,26 +270,36 @@ def _encode_vib(record: DataRecord, where: str) -> bytes:
         raise ValueError(f"{where}.vife: {len(record.vife)} VIFE, at most {MAX_VIFE} allowed")
     for n, code in enumerate(codes):
         _check_range(f"{where}.{'vif' if n == 0 else f'vife[{n - 1}]'}", code, 0, 0x7F)
-    out = bytes(code | (0x80 if n + 1 < len(codes) else 0) for n, code in enumerate(codes))
+    out = [bytes((code | (0x80 if n + 1 < len(codes) else 0),)) for n, code in enumerate(codes)]
     if record.vif == VIF_PLAIN_TEXT:
-        unit = record.plain_text_unit or ""
-        raw = unit.encode("ascii")
+        # The length byte and the text follow the VIF itself, before any VIFE,
+        # as libmbus reads them (mbus_data_variable_parse).
+        raw = (record.plain_text_unit or "").encode("ascii")
         if len(raw) > 0xBF:
             raise ValueError(f"{where}.plain_text_unit: {len(raw)} chars, at most 191")
-        out += bytes((len(raw),)) + raw[::-1]
+        out.insert(1, bytes((len(raw),)) + raw[::-1])
     elif record.plain_text_unit is not None:
         raise ValueError(f"{where}.plain_text_unit: only allowed with VIF 7Ch")
-    return out
+    return b"".join(out)
+
+
+def _two_digit_year(year: int) -> int:
+    """Year as the 7-bit field of types F, G and I (EN 13757-3 Annex A).
+
+    The field holds 0..99; readers (libmbus and ours) take 0..80 as 20xx and
+    81..99 as 19xx, so 1981..2080 survive a round trip.
+    """
+    _check_range("date year", year, 1981, 2080)
+    return year % 100
 
 
 def encode_date_g(value: dt.date) -> bytes:
     """Date type G, 16 bits (EN 13757-3 Annex A).
 
-    day bits 0-4, month bits 8-11, year bits 5-7 (low 3 bits of year-2000)
-    and 12-15 (high 4 bits), so 2000..2127 fit.
+    day bits 0-4, month bits 8-11, year bits 5-7 (low 3 bits of the two-digit
+    year) and 12-15 (high 4 bits).
     """
-    year = value.year - 2000
-    _check_range("date year", value.year, 2000, 2127)
+    year = _two_digit_year(value.year)
     word = value.day | ((year & 0x07) << 5) | (value.month << 8) | ((year >> 3) << 12)
     return word.to_bytes(2, "little")
 
@@ -303,8 +313,7 @@ def encode_date_time_f(value: dt.datetime, *, summer_time: bool = False) -> byte
     """
     if value.second or value.microsecond:
         raise ValueError(f"date-time F = {value.isoformat()}: has no seconds field")
-    year = value.year - 2000
-    _check_range("date-time year", value.year, 2000, 2127)
+    year = _two_digit_year(value.year)
     word = (
         value.minute
         | value.hour << 8
@@ -324,8 +333,7 @@ def encode_date_time_i(value: dt.datetime) -> bytes:
     month/year-high as type F; byte 5: day of week and week (left 0 = not
     specified).
     """
-    year = value.year - 2000
-    _check_range("date-time year", value.year, 2000, 2127)
+    year = _two_digit_year(value.year)
     return bytes(
         (
             value.second,

@@ -85,6 +85,7 @@ class ByteStream(Protocol):
     def read(self, timeout_s: float) -> bytes: ...
     def discard_input(self) -> None: ...
     def set_baudrate(self, baudrate: int) -> None: ...
+    def close(self) -> None: ...
 
 
 class Probe(Enum):
@@ -229,6 +230,10 @@ def more_records_follow(frame: LongFrame) -> bool:
             return False
         vif = data[pos]
         pos += 1
+        if vif & 0x7F == 0x7C:  # plain-text unit: length byte and ASCII, then VIFE
+            if pos >= n:
+                return False
+            pos += 1 + data[pos]
         ext = vif & 0x80
         count = 0
         while ext:
@@ -237,10 +242,6 @@ def more_records_follow(frame: LongFrame) -> bool:
             ext = data[pos] & 0x80
             pos += 1
             count += 1
-        if vif & 0x7F == 0x7C:  # plain-text unit: length byte and ASCII
-            if pos >= n:
-                return False
-            pos += 1 + data[pos]
         coding = dif & 0x0F
         if coding == 0x0D:
             if pos >= n:
@@ -255,8 +256,12 @@ def more_records_follow(frame: LongFrame) -> bool:
                 pos += lvar - 0xD0
             elif lvar <= 0xEF:
                 pos += lvar - 0xE0
-            elif lvar <= 0xFA:
-                pos += 4 * (lvar - 0xF0)
+            elif lvar <= 0xF4:  # EN 13757-3:2013 table 5: 4 * (LVAR - ECh) bytes
+                pos += 4 * (lvar - 0xEC)
+            elif lvar == 0xF5:
+                pos += 48
+            elif lvar == 0xF6:
+                pos += 64
             else:
                 return False
         else:
