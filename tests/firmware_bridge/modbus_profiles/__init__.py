@@ -1,0 +1,1 @@
+"""Modbus device profiles: codec, loader, planner, CLI."""
