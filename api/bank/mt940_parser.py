@@ -1,0 +1,432 @@
+"""SWIFT MT940 customer statements, with the German structured field 86.
+
+Layout (SWIFT MT940; SWIFT UHB "Category 9"; German variant: DFÜ-Abkommen
+Anlage 3 / DK "Spezifikation der Datenformate")::
+
+    :20:  transaction reference        -> Statement.id; every :20: starts a statement
+    :21:  related reference (optional)
+    :25:  account: "BLZ/Kontonummer", an IBAN, or "BIC/IBAN"
+    :28C: statement number[/sequence number]      (:28: in old files)
+    :60F: / :60M:  opening balance  D|C YYMMDD CCY amount    (F final, M intermediate)
+    :61:  statement line, repeated (one Entry each):
+          YYMMDD [MMDD] [R]C|D [funds code] amount N|F|S+3 code customer-ref [//bank-ref]
+          [CRLF supplementary details]
+    :86:  information to account owner (after a :61: for that line; after :62: for the statement)
+    :62F: / :62M:  closing balance, :64: closing available, :65: forward available
+    :NS:  non-SWIFT lines some banks add (kept in ``extra``)
+
+Amounts use ``,`` as decimal mark and may omit the decimals (``15000,``). German
+banks structure :86: as ``GVC?00posting text?10prima nota?20..?29 purpose?30 BLZ/BIC
+?31 account/IBAN?32..?33 name?34 text key extension / return code?38 IBAN?60..?63 more
+purpose``. A subfield may be split across physical lines, even inside the ``?NN``
+marker, so the physical lines are joined without a separator before splitting (as
+the DK spec's 65-character line limit implies). Inside the purpose text, SEPA
+keywords (EREF+, KREF+, MREF+, CRED+, DEBT+, SVWZ+, ABWA+, ABWE+, COAM+, OAMT+,
+IBAN+, BIC+) may start anywhere, also mid-subfield, so they are found after the
+?20-?29/?60-?63 lines are joined. ``MTLG:`` is not a SEPA keyword and stays in the
+preceding field.
+
+Where the ``mt-940`` library (wolph/mt940) fits and where it does not: its field
+regexes and ?-subfield post-processor follow the same DK layout, and the tests use
+its ``transaction_details_post_processor`` as an independent oracle for our German
+:86: split. It is not used as the parser because on real files it (a) raises on an
+impossible balance date (``:62F:C021131``, 31 November) instead of reporting it, (b)
+merges every ``:20:`` block into one ``Transactions`` object, so per-statement
+balances and balance continuity are lost, (c) returns signed ``Decimal`` amounts and
+no minor units, and (d) does not keep ``:NS:`` lines, ``:61:`` supplementary details
+or the statement-level :86: after :62F:.
+
+Encoding: MT940 is specified in the SWIFT character set, but German banks send
+ISO-8859-1 and newer exports UTF-8; the bytes are decoded as UTF-8 when valid and as
+ISO-8859-1 otherwise (every byte sequence is valid ISO-8859-1, so the choice is
+recorded in ``Statement.extra["encoding"]``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+
+from api.bank.errors import StatementFormatError
+from api.bank.statement import (
+    CREDIT,
+    DEBIT,
+    Balance,
+    Entry,
+    ParseResult,
+    Party,
+    Statement,
+    check_size,
+    is_iban,
+    to_minor,
+)
+
+_TAG_RE = re.compile(r"^:(\d{2}[A-Z]?|NS[A-Z]?):")
+_BALANCE_RE = re.compile(r"^([CD])(\d{6})([A-Z]{3})(\d+[,.]?\d*)$")
+_LINE_61_RE = re.compile(
+    r"^(?P<value>\d{6})(?P<entry>\d{4})?(?P<mark>RC|RD|EC|ED|C|D)(?P<funds>[A-Z])?"
+    r"(?P<amount>\d+[,.]\d*|\d+)(?P<type>[NFS][A-Z0-9]{3})(?P<rest>.*)$"
+)
+_SEPA_KEYWORDS = (
+    "EREF",
+    "KREF",
+    "MREF",
+    "CRED",
+    "DEBT",
+    "COAM",
+    "OAMT",
+    "SVWZ",
+    "ABWA",
+    "ABWE",
+    "IBAN",
+    "BIC",
+)
+_SEPA_RE = re.compile(r"(" + "|".join(_SEPA_KEYWORDS) + r")\+")
+_BALANCE_TYPES = {
+    "60F": "OPBD",
+    "60M": "ITBD",
+    "62F": "CLBD",
+    "62M": "ITBD",
+    "64": "CLAV",
+    "65": "FWAV",
+}
+# DK Geschäftsvorfallcodes of returns (Rücklastschrift / Retoure); ?34 then holds the
+# return reason. The posting text (?00) is checked as well, as banks differ.
+_RETURN_GVC = frozenset({"108", "109", "159", "160"})
+_RETURN_TEXT_RE = re.compile(r"RETOURE|R(?:UE|Ü)CK(?:LASTSCHRIFT|UEBERWEISUNG|GABE)", re.I)
+
+
+@dataclass
+class _Field:
+    tag: str
+    lines: list[str]
+    line_no: int
+
+    @property
+    def first(self) -> str:
+        return self.lines[0]
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+
+@dataclass
+class _Block:
+    fields: list[_Field] = field(default_factory=list)
+
+
+def decode_mt940(data: bytes) -> tuple[str, str]:
+    """UTF-8 (with or without BOM) when valid, ISO-8859-1 otherwise."""
+    try:
+        return data.decode("utf-8-sig"), "utf-8"
+    except UnicodeDecodeError:
+        return data.decode("iso-8859-1"), "iso-8859-1"
+
+
+def _strip_envelope(line: str) -> str:
+    """Drop SWIFT FIN header blocks ``{1:..}{2:..}{3:{..}}`` and the ``{4:`` opener."""
+    while line.startswith("{"):
+        match = re.match(r"^\{[1-3]:(?:[^{}]|\{[^{}]*\})*\}", line)
+        if match:
+            line = line[match.end() :]
+            continue
+        if line.startswith("{4:"):
+            line = line[3:]
+            continue
+        if re.match(r"^\{5:", line):
+            return ""
+        break
+    return line
+
+
+def _split_fields(text: str) -> list[_Block]:
+    """Physical lines -> fields, cut into blocks at separator lines (``-`` / ``-}``)."""
+    blocks: list[_Block] = [_Block()]
+    current: _Field | None = None
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = _strip_envelope(raw.rstrip("\r"))
+        if line.strip() in ("-", "-}", "}", "-}{5:") or line.startswith("-}"):
+            current = None
+            if blocks[-1].fields:
+                blocks.append(_Block())
+            continue
+        if not line.strip():
+            continue
+        match = _TAG_RE.match(line)
+        if match:
+            current = _Field(match.group(1), [line[match.end() :]], number)
+            blocks[-1].fields.append(current)
+        elif current is not None:
+            current.lines.append(line)
+        # else: header noise before the first tag (ING "0000 01INGBNL2AXXXX00001", "940 00")
+    return [b for b in blocks if b.fields]
+
+
+def parse_mt940(
+    data: bytes, *, file: str | None = None, max_bytes: int | None = None
+) -> ParseResult:
+    """Parse MT940 bytes into one Statement per ``:20:`` block."""
+    check_size(data, file=file, max_bytes=max_bytes)
+    text, encoding = decode_mt940(data)
+    statements: list[Statement] = []
+    for block in _split_fields(text):
+        statement: Statement | None = None
+        last_entry: Entry | None = None
+        for fld in block.fields:
+            if fld.tag == "20" or statement is None:
+                statement = Statement(message="MT940", extra={"encoding": encoding})
+                statements.append(statement)
+                last_entry = None
+                if fld.tag == "20":
+                    statement.id = fld.first.strip()
+                    continue
+            last_entry = _apply(statement, fld, last_entry, file)
+    if not statements:
+        raise StatementFormatError("no MT940 field (:20:, :61: ...) found", file=file)
+    for statement in statements:
+        if not statement.entries and statement.id is None:
+            raise StatementFormatError("MT940 block without :20: and without :61:", file=file)
+        statement.finish()
+    return ParseResult(format="mt940", statements=statements)
+
+
+def _apply(
+    statement: Statement, fld: _Field, last_entry: Entry | None, file: str | None
+) -> Entry | None:
+    tag = fld.tag
+    if tag == "25":
+        _account(statement, fld.first.strip())
+    elif tag in ("28C", "28"):
+        number, _, sequence = fld.first.strip().partition("/")
+        statement.statement_number = number or None
+        statement.sequence_number = sequence or None
+    elif tag == "21":
+        statement.extra["related_reference"] = fld.first.strip()
+    elif tag in ("13D", "13"):
+        statement.created_at = fld.first.strip()
+    elif tag in _BALANCE_TYPES:
+        balance = _balance(fld, file, statement)
+        statement.balances.append(balance)
+        if tag in ("60F", "60M") and statement.currency is None:
+            statement.currency = balance.currency
+        return None
+    elif tag == "61":
+        entry = _line_61(fld, file, statement)
+        statement.entries.append(entry)
+        return entry
+    elif tag == "86":
+        if last_entry is not None and "text_86" not in last_entry.extra:
+            _details_86(last_entry, fld, statement.currency or "EUR", file)
+            return last_entry
+        statement.extra.setdefault("info_86", []).append(fld.text)
+    elif tag.startswith("NS"):
+        statement.extra.setdefault("non_swift", []).append(
+            {"tag": "NS", "modifier": tag[2:] or None, "text": fld.text}
+        )
+    else:
+        statement.extra.setdefault("other_fields", []).append({"tag": tag, "text": fld.text})
+    return last_entry
+
+
+def _account(statement: Statement, value: str) -> None:
+    compact = value.replace(" ", "")
+    if is_iban(compact):
+        statement.account_iban = compact
+        return
+    head, _, tail = compact.partition("/")
+    if tail and is_iban(tail):
+        statement.account_iban = tail
+        statement.account_bic = head
+        return
+    statement.account_other_id = value
+
+
+def _date(yymmdd: str, statement: Statement, where: str) -> str | None:
+    """YYMMDD -> ISO; SWIFT years 00-79 are 20xx, 80-99 19xx. Impossible dates -> None."""
+    year = int(yymmdd[:2])
+    year += 2000 if year < 80 else 1900
+    try:
+        return dt.date(year, int(yymmdd[2:4]), int(yymmdd[4:6])).isoformat()
+    except ValueError:
+        statement.warnings.append(f"{where}: impossible date {yymmdd!r} kept as null")
+        return None
+
+
+def _balance(fld: _Field, file: str | None, statement: Statement) -> Balance:
+    value = fld.first.strip()
+    match = _BALANCE_RE.match(value)
+    if match is None:
+        raise StatementFormatError(
+            f"balance {value!r} is not D|C YYMMDD CCY amount",
+            file=file,
+            line=fld.line_no,
+            element=f":{fld.tag}:",
+        )
+    mark, date, currency, amount = match.groups()
+    minor = to_minor(amount, currency, file=file, line=fld.line_no, element=f":{fld.tag}:")
+    return Balance(
+        type=_BALANCE_TYPES[fld.tag],
+        amount_minor=-minor if mark == "D" else minor,
+        currency=currency,
+        date=_date(date, statement, f"line {fld.line_no} :{fld.tag}:"),
+    )
+
+
+def _line_61(fld: _Field, file: str | None, statement: Statement) -> Entry:
+    value = fld.first.strip()
+    match = _LINE_61_RE.match(value)
+    if match is None:
+        raise StatementFormatError(
+            f"statement line {value!r} is not YYMMDD[MMDD]C|D|RC|RD amount type reference",
+            file=file,
+            line=fld.line_no,
+            element=":61:",
+        )
+    currency = statement.currency or "EUR"
+    mark = match["mark"]
+    where = f"line {fld.line_no} :61:"
+    value_date = _date(match["value"], statement, where)
+    booking_date = value_date
+    if match["entry"]:
+        year = (
+            2000 + int(match["value"][:2])
+            if int(match["value"][:2]) < 80
+            else 1900 + int(match["value"][:2])
+        )
+        month_gap = int(match["entry"][:2]) - int(match["value"][2:4])
+        if month_gap > 6:
+            year -= 1
+        elif month_gap < -6:
+            year += 1
+        booking_date = _date(f"{year % 100:02d}{match['entry']}", statement, where)
+    rest = match["rest"]
+    customer_ref, _, bank_ref = rest.partition("//")
+    entry = Entry(
+        amount_minor=to_minor(
+            match["amount"], currency, file=file, line=fld.line_no, element=":61:"
+        ),
+        currency=currency,
+        credit_debit=CREDIT if mark.endswith("C") else DEBIT,
+        reversal=mark in ("RC", "RD"),
+        status="BOOK" if not mark.startswith("E") else "PDNG",
+        booking_date=booking_date,
+        value_date=value_date,
+        account_servicer_reference=bank_ref.strip() or None,
+        extra={
+            "funds_code": match["funds"],
+            "transaction_type": match["type"],
+            "customer_reference": customer_ref.strip() or None,
+            "bank_reference": bank_ref.strip() or None,
+        },
+    )
+    if len(fld.lines) > 1:
+        entry.additional_info = " ".join(line.strip() for line in fld.lines[1:])
+        entry.extra["supplementary_details"] = entry.additional_info
+    return entry
+
+
+def _structured_parts(text: str) -> tuple[str, dict[str, str]] | None:
+    """GVC and ?NN subfields of a German structured :86:, or None for free text."""
+    joined = "".join(text.split("\n")).lstrip()
+    match = re.match(r"^(\d{3})\?(?=\d\d)", joined)
+    if match is None:
+        return None
+    subfields: dict[str, str] = {}
+    pieces = re.split(r"\?(\d\d)", joined[4:])
+    # pieces: ["", "00", "text", "10", "text", ...]
+    for code, value in zip(pieces[1::2], pieces[2::2], strict=True):
+        subfields[code] = subfields.get(code, "") + value
+    return match.group(1), subfields
+
+
+def split_sepa_keywords(purpose: str) -> dict[str, str]:
+    """``EREF+abcSVWZ+text`` -> ``{"EREF": "abc", "SVWZ": "text"}`` (DK Anlage 3, SEPA keys)."""
+    found = list(_SEPA_RE.finditer(purpose))
+    result: dict[str, str] = {}
+    for index, match in enumerate(found):
+        end = found[index + 1].start() if index + 1 < len(found) else len(purpose)
+        key = match.group(1)
+        value = purpose[match.end() : end].strip()
+        result[key] = result[key] + " " + value if key in result else value
+    return result
+
+
+def _details_86(entry: Entry, fld: _Field, currency: str, file: str | None) -> None:
+    text = fld.text
+    entry.extra["text_86"] = text
+    parsed = _structured_parts(text)
+    if parsed is None:
+        free = " ".join(line.strip() for line in fld.lines).strip()
+        legacy = re.match(r"^(\d{3})(\D.*)$", free)
+        if legacy and legacy.group(1) == "999":
+            # Pre-SEPA German "999" form: GVC 999 then unstructured text.
+            entry.extra["gvc"] = "999"
+            free = legacy.group(2)
+        entry.remittance = free or None
+        entry.remittance_lines = [line.strip() for line in fld.lines if line.strip()]
+        return
+    gvc, sub = parsed
+    entry.extra["gvc"] = gvc
+    entry.extra["subfields"] = sub
+    entry.proprietary_code = gvc
+    entry.proprietary_code_issuer = "DK"
+    purpose_codes = [f"{n}" for n in range(20, 30)] + ["60", "61", "62", "63"]
+    lines = [sub[c] for c in purpose_codes if c in sub]
+    purpose = "".join(lines)
+    entry.extra["purpose"] = purpose
+    entry.extra["posting_text"] = sub.get("00")
+    entry.extra["prima_nota"] = sub.get("10")
+    entry.remittance_lines = [line for line in lines if line]
+    sepa = split_sepa_keywords(purpose)
+    entry.extra["sepa"] = sepa
+    if sepa:
+        entry.remittance = sepa.get("SVWZ") or purpose or None
+    else:
+        entry.remittance = purpose or None
+    eref = sepa.get("EREF")
+    if eref and eref.upper() != "NOTPROVIDED":
+        entry.end_to_end_id = eref
+    entry.mandate_id = sepa.get("MREF") or None
+    entry.creditor_scheme_id = sepa.get("CRED") or None
+    name = (sub.get("32", "") + sub.get("33", "")).strip()
+    account = sub.get("38") or sub.get("31")
+    entry.counterparty_name = name or None
+    entry.counterparty_account = account.strip() if account and account.strip() else None
+    bank = sub.get("30", "").strip()
+    entry.counterparty_bic = (
+        bank if re.fullmatch(r"[A-Z]{6}[A-Z0-9]{2}([A-Z0-9]{3})?", bank) else None
+    )
+    counter = Party(
+        role="Debtor" if entry.credit_debit == CREDIT else "Creditor",
+        name=entry.counterparty_name,
+        iban=entry.counterparty_account if is_iban(entry.counterparty_account or "") else None,
+        account_other_id=None
+        if is_iban(entry.counterparty_account or "")
+        else entry.counterparty_account,
+        bic=entry.counterparty_bic,
+    )
+    entry.parties = [counter]
+    if sepa.get("ABWA"):
+        entry.parties.append(Party(role="UltimateDebtor", name=sepa["ABWA"]))
+    if sepa.get("ABWE"):
+        entry.parties.append(Party(role="UltimateCreditor", name=sepa["ABWE"]))
+    for key, target in (("COAM", "charges_minor"), ("OAMT", "original_amount_minor")):
+        if sepa.get(key):
+            amount = re.search(r"\d+[,.]?\d*", sepa[key])
+            if amount:
+                setattr(
+                    entry,
+                    target,
+                    to_minor(
+                        amount.group(0),
+                        currency,
+                        file=file,
+                        line=fld.line_no,
+                        element=f":86: {key}+",
+                    ),
+                )
+    is_return = gvc in _RETURN_GVC or bool(_RETURN_TEXT_RE.search(sub.get("00", "")))
+    if is_return:
+        entry.return_reason = (sub.get("34") or "").strip() or "UNKNOWN"
