@@ -412,10 +412,22 @@ def _decode_records(data: bytes, start: int, base: int, msb_first: bool
 
 def _bcd_id(raw: bytes) -> tuple[int, str]:
     digits = raw[::-1].hex().upper()
+    if digits.isdigit():
+        return int(digits), digits
     value = 0
     for ch in digits:  # libmbus reads hex digits as their value, so do we
         value = value * 10 + int(ch, 16)
     return value, digits
+
+
+_MANUFACTURERS: dict[int, str] = {}
+
+
+def _manufacturer(code: int) -> str:
+    name = _MANUFACTURERS.get(code)
+    if name is None:
+        name = _MANUFACTURERS[code] = manufacturer_code(code)
+    return name
 
 
 def _slave_header(data: bytes, msb_first: bool) -> SlaveHeader:
@@ -426,7 +438,7 @@ def _slave_header(data: bytes, msb_first: bool) -> SlaveHeader:
     ident, digits = _bcd_id(id_raw)
     mfr = mfr_raw[0] | mfr_raw[1] << 8
     return SlaveHeader(
-        ident, digits, manufacturer_code(mfr), mfr, data[6], data[7], medium_name(data[7]),
+        ident, digits, _manufacturer(mfr), mfr, data[6], data[7], medium_name(data[7]),
         data[8], data[9], sig_raw[0] | sig_raw[1] << 8)
 
 
