@@ -18,7 +18,7 @@ from typing import Any
 from billing_core.apportion_input import BuildingConditions, CombinedItem, HeatSplitSpec
 from billing_core.cent_rounding import exact_str, half_up
 from billing_core.errors import AllocationError
-from billing_core.rule_tables import calorific_value, heizkostenv_parameter
+from billing_core.rule_tables import RuleTableError, calorific_value, heizkostenv_parameter
 
 
 def _param(rule_id: str, on: date) -> Fraction:
@@ -205,19 +205,24 @@ def combined_split(item: CombinedItem, on: date, supplied_area_m2: Fraction) -> 
         share = q_adj / Fraction(item.total_energy_kwh)
         why.append(f"hot-water share = {exact_str(q_adj)} / {exact_str(item.total_energy_kwh)} kWh")
     elif item.fuel is not None:
+        row = None
+        try:
+            row = calorific_value(item.fuel, on)
+        except RuleTableError:
+            if item.hi_from_invoice is None:
+                raise
         if item.hi_from_invoice is not None:
             hi = Fraction(item.hi_from_invoice)
-            hi_unit = ""
             why.append(f"Hi = {exact_str(hi)} from the supplier's invoice (§ 9 Abs. 3 Satz 3)")
         else:
-            row = calorific_value(item.fuel, on)
+            assert row is not None
             hi = Fraction(row.decimal)
-            hi_unit = row.unit
             why.append(f"Hi = {row.value} {row.unit} for {row.parameter} ({row.citation()})")
         b = q_adj / hi
         deriv["hi_used"] = exact_str(hi)
-        if hi_unit:
-            deriv["hi_unit"] = hi_unit
+        if row is not None:
+            deriv["hi_unit"] = row.unit
+            deriv["b_unit"] = row.unit.split("/", 1)[-1]
         deriv["b_hot_water_fuel"] = exact_str(b)
         why.append(f"B = Q / Hi = {exact_str(b)} (§ 9 Abs. 3)")
         if item.fuel_quantity is None:
