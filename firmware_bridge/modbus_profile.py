@@ -115,12 +115,9 @@ class Source:
     def citation(self) -> str:
         """One line: title, document number, version and date."""
         parts = [self.title]
-        if self.document:
-            parts.append(self.document)
-        if self.version:
-            parts.append(self.version)
-        if self.date:
-            parts.append(self.date)
+        for part in (self.document, self.version, self.date):
+            if part and part not in parts:
+                parts.append(part)
         return ", ".join(parts)
 
 
