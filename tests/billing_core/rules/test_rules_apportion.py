@@ -1,0 +1,300 @@
+"""Rules and invariants of the per-building apportionment path beyond the worked examples."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import date
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+import typer
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from billing_core.apportion_cli import apportion
+from billing_core.apportion_input import (
+    ApportionInputError,
+    input_json_schema,
+    parse_apportion_input,
+)
+from billing_core.building_apportionment import apportion_building
+from billing_core.cn_tiered_tariff import tiered_charge
+from billing_core.errors import AllocationError
+from billing_core.late_payment import default_interest
+from billing_core.occupancy_days import degree_day_permille, degree_day_share
+from billing_core.rule_tables import (
+    RuleTableError,
+    betrkv_categories,
+    calorific_value,
+    heizkostenv_parameter,
+)
+
+ROOT = Path(__file__).resolve().parents[3]
+_app = typer.Typer()
+_app.command()(apportion)
+
+
+def building(units, items, start="2025-01-01", end="2025-12-31", **extra):
+    return {"building": {"id": "T"}, "period": {"start": start, "end": end}, "units": units,
+            "cost_items": items, **extra}
+
+
+def run_data(raw):
+    return apportion_building(parse_apportion_input(raw))
+
+
+# --- input validation -------------------------------------------------------------
+
+
+def test_wrong_file_gets_errors_naming_the_json_path(tmp_path):
+    raw = building(
+        [{"id": "a", "living_area_m2": "50"}, {"id": "b", "living_area_m2": "40"},
+         {"id": "c", "living_area_m2": "30"}, {"id": "d", "living_area_m2": "0"}],
+        [{"kind": "allocated", "id": "tax", "total_cents": 100, "betrkv_number": 18},
+         {"kind": "heating", "id": "h", "total_cents": 1.5}],
+    )
+    raw["units"][1]["colour"] = "red"
+    path = tmp_path / "b.json"
+    path.write_text(json.dumps(raw))
+    result = CliRunner().invoke(_app, [str(path)])
+    assert result.exit_code == 2
+    err = result.stderr
+    assert "units[3].living_area_m2: must be > 0" in err
+    assert "units[1].colour: unknown field" in err
+    assert "cost_items[0].betrkv_number: must be <= 17" in err
+    assert "cost_items[1].total_cents:" in err
+
+
+def test_semantic_errors_name_path_overlaps_and_unknown_units():
+    raw = building(
+        [{"id": "a", "living_area_m2": "50", "occupancies": [
+            {"tenant": "x", "start": "2025-01-01", "end": "2025-06-30"},
+            {"tenant": "y", "start": "2025-06-01", "end": "2025-12-31"}]},
+         {"id": "a", "living_area_m2": "40"}],
+        [{"kind": "allocated", "id": "lift", "total_cents": 100, "excluded_units": ["zz"],
+          "components": [{"key": "living_area", "pct": "60"}]}],
+    )
+    with pytest.raises(ApportionInputError) as info:
+        parse_apportion_input(raw)
+    text = "\n".join(info.value.errors)
+    assert "units[1].id: duplicate unit id 'a'" in text
+    assert "units[0].occupancies: 'x' and 'y' overlap on 2025-06-01" in text
+    assert "cost_items[0].excluded_units: unknown unit 'zz'" in text
+    assert "cost_items[0].components: percentages add up to 60, not 100" in text
+
+
+def test_floats_are_refused_for_quantities():
+    raw = building([{"id": "a", "living_area_m2": 50.5}], [])
+    with pytest.raises(ApportionInputError, match=r"units\[0\].living_area_m2: write decimals"):
+        parse_apportion_input(raw)
+
+
+def test_published_schema_matches_the_validator():
+    published = json.loads((ROOT / "docs" / "apportion-input.schema.json").read_text("utf-8"))
+    assert published == json.loads(json.dumps(input_json_schema()))
+
+
+@pytest.mark.parametrize("name", ["de-apportion-building.json", "cn-apportion-building.json"])
+def test_documented_examples_run_and_every_item_adds_up(name, tmp_path):
+    path = ROOT / "docs" / "examples" / name
+    result = CliRunner().invoke(_app, [str(path), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    for it in out["items"]:
+        if it["shares_cents"]:
+            assert sum(it["shares_cents"].values()) == it["total_cents"], it["item_id"]
+    for b in out["bills"]:
+        assert b["charges_cents"] == sum(x["amount_cents"] for x in b["lines"])
+        assert b["balance_cents"] == b["charges_cents"] - b["prepayments_cents"]
+
+
+# --- exact splitting invariants ---------------------------------------------------
+
+_units = st.lists(
+    st.tuples(st.integers(1, 20000), st.integers(0, 6), st.integers(0, 10**6)),
+    min_size=1, max_size=8,
+)
+
+
+@settings(max_examples=int(os.environ.get("METERBILL_FUZZ_EXAMPLES", "40")), deadline=None)
+@given(units=_units, total=st.integers(-10**7, 10**8), pct=st.integers(0, 100),
+       vat=st.sampled_from([None, "7", "19"]))
+def test_every_item_splits_to_its_total_and_lines_to_the_party(units, total, pct, vat):
+    raw_units = [
+        {"id": f"u{i:02d}", "living_area_m2": f"{a / 100}", "persons": p,
+         "consumption": {"water": str(c)}}
+        for i, (a, p, c) in enumerate(units)
+    ]
+    comps = [{"key": "living_area", "pct": str(pct)}, {"key": "person_days", "pct": str(100 - pct)}]
+    if all(p == 0 for _, p, _ in units):
+        comps = [{"key": "units", "pct": "100"}]
+    item = {"kind": "allocated", "id": "mix", "total_cents": total, "components": comps}
+    if vat:
+        item["vat"] = {"rate_pct": vat}
+    result = run_data(building(raw_units, [item]))
+    mix = result.item("mix")
+    assert sum(mix.shares_cents.values()) == mix.total_cents
+    assert sum(line.vat_cents for b in result.bills for line in b.lines) == mix.vat_cents
+    for b in result.bills:
+        assert sum(line.amount_cents for line in b.lines) == mix.shares_cents[b.party_id]
+
+
+def test_ties_go_to_the_smaller_unit_id_whatever_the_order():
+    units = [{"id": i, "living_area_m2": "1"} for i in ("c", "a", "b")]
+    result = run_data(building(units, [{"kind": "allocated", "id": "x", "total_cents": 100}]))
+    assert result.item("x").shares_cents == {"a": 34, "b": 33, "c": 33}
+
+
+# --- HeizkostenV --------------------------------------------------------------------
+
+def _heat_units():
+    return [{"id": "a", "living_area_m2": "50", "consumption": {"heat": "100"}},
+            {"id": "b", "living_area_m2": "50", "consumption": {"heat": "300"}}]
+
+
+def test_mandatory_70_rejects_a_lower_share_and_is_the_default():
+    cond = {"below_waermeschutzv_1994": True, "oil_or_gas_heating": True,
+            "exposed_pipes_mostly_insulated": True}
+    item = {"kind": "heating", "id": "h", "total_cents": 100000, "conditions": cond,
+            "split": {"consumption_share_pct": "50"}}
+    with pytest.raises(AllocationError, match="§ 7 Abs. 1 Satz 2 requires 70"):
+        run_data(building(_heat_units(), [item]))
+    item["split"] = {}
+    result = run_data(building(_heat_units(), [item]))
+    assert result.item("h").derivation["consumption_share_pct_applied"] == "70"
+    # heat supply (Wärmelieferung) is exempt since 2021-12-01 (§ 7 Abs. 3)
+    item.update(heat_supply=True, split={"consumption_share_pct": "50"})
+    assert run_data(building(_heat_units(), [item])).item("h").shares_cents == {
+        "a": 37500, "b": 62500}
+
+
+def test_share_above_70_needs_a_contract_under_section_10():
+    item = {"kind": "heating", "id": "h", "total_cents": 100000,
+            "split": {"consumption_share_pct": "80"}}
+    with pytest.raises(AllocationError, match="exceeds 70"):
+        run_data(building(_heat_units(), [item]))
+    item["split"]["contract_above_70"] = True
+    assert run_data(building(_heat_units(), [item])).item("h").shares_cents == {
+        "a": 30000, "b": 70000}
+
+
+def test_estimation_over_25_percent_switches_to_the_fixed_key():
+    units = _heat_units()
+    units[1]["estimated"] = ["heat"]
+    item = {"kind": "heating", "id": "h", "total_cents": 100000,
+            "split": {"consumption_share_pct": "70"}}
+    result = run_data(building(units, [item]))
+    assert result.item("h").derivation["exceeds_limit"] is True
+    assert result.item("h").shares_cents == {"a": 50000, "b": 50000}
+
+
+def test_degree_days_follow_the_table_and_leap_february():
+    assert degree_day_permille(date(2025, 1, 1), date(2025, 12, 31)) == 1000
+    assert degree_day_permille(date(2024, 2, 1), date(2024, 2, 29)) == 150
+    assert degree_day_permille(date(2024, 2, 1), date(2024, 2, 1)) == Fraction(150, 29)
+    june_day = degree_day_permille(date(2025, 6, 1), date(2025, 6, 1))
+    assert june_day == Fraction(40, 3) / 30
+    assert degree_day_permille(date(2025, 6, 1), date(2025, 6, 1), "per_summer_day") == Fraction(
+        40, 92)
+    assert degree_day_share(date(2025, 1, 1), date(2025, 1, 31), date(2025, 1, 1),
+                            date(2025, 12, 31)) == Fraction(17, 100)
+
+
+def test_hot_water_fixed_part_of_a_mover_goes_by_days_not_degree_days():
+    units = [{"id": "a", "living_area_m2": "100", "consumption": {"hot_water": "0"},
+              "occupancies": [{"tenant": "t", "start": "2025-01-01", "end": "2025-01-31",
+                               "consumption": {"hot_water": "5"}}]}]
+    item = {"kind": "hot_water", "id": "w", "total_cents": 36500,
+            "split": {"consumption_share_pct": "50"}}
+    line = next(x for x in run_data(building(units, [item])).bill("a/t").lines
+                if x.component.startswith("fixed"))
+    assert Fraction(line.unit_key_value) == Fraction(100 * 31, 365)
+
+
+def test_remote_reading_cut_applies_to_each_tenant_but_not_in_an_owners_association():
+    item = {"kind": "heating", "id": "h", "total_cents": 100000,
+            "split": {"consumption_share_pct": "50"}}
+    raw = building(_heat_units(), [item], heizkostenv={"remote_reading_missing": True})
+    result = run_data(raw)
+    assert result.bill("a").charges_cents == 37500 - 1125
+    raw["heizkostenv"]["owners_association"] = True
+    assert run_data(raw).bill("a").charges_cents == 37500
+
+
+def test_heat_pump_factor_is_not_in_force_before_october_2024():
+    with pytest.raises(RuleTableError, match="HKV-9-2-S6-HEATPUMP is not in force"):
+        heizkostenv_parameter("HKV-9-2-S6-HEATPUMP", date(2024, 1, 1))
+    assert heizkostenv_parameter("HKV-9-2-S6-HEATPUMP", date(2024, 10, 1)).value == "0.30"
+
+
+def test_wood_chips_calorific_value_changed_in_2021():
+    assert calorific_value("Holzhackschnitzel", date(2022, 1, 1)).value == "4"
+    assert calorific_value("Holzhackschnitzel", date(2021, 1, 1)).unit == "kWh/SRm"
+
+
+# --- CO2KostAufG ----------------------------------------------------------------------
+
+def test_co2_nonresidential_and_constraints():
+    unit = [{"id": "shop", "living_area_m2": "100"}]
+    item = {"kind": "co2_cost", "id": "c", "co2_kg": "6000", "co2_cost_cents": 10001,
+            "building_type": "nonresidential"}
+    result = run_data(building(unit, [item]))
+    assert result.bill("shop").charges_cents == 5000  # landlord 50 % of 100.01 → 50.01
+    item.update(building_type="residential", constraint_building=True)
+    d = run_data(building(unit, [item])).item("c").derivation
+    assert (d["step"], d["landlord_pct"], d["tenant_pct"]) == (10, "47.5", "52.5")
+
+
+def test_co2_band_limits_shrink_for_a_short_period():
+    unit = [{"id": "h", "living_area_m2": "1000"}]
+    item = {"kind": "co2_cost", "id": "c", "co2_kg": "6000", "co2_cost_cents": 1000}
+    full = run_data(building(unit, [item])).item("c").derivation
+    half = run_data(building(unit, [item], end="2025-06-30")).item("c").derivation
+    assert full["step"] == 1  # 6.0 kg/m²/a < 12
+    assert half["step"] == 2  # limit 12 × 181/365 ≈ 5.95 ≤ 6.0
+
+
+# --- BetrKV -----------------------------------------------------------------------------
+
+def test_betrkv_has_17_categories_and_heating_goes_to_the_heizkostenv():
+    cats = betrkv_categories()
+    assert sorted(cats) == list(range(1, 18))
+    assert [n for n, c in cats.items() if c.heizkostenv] == [4, 5, 6]
+    with pytest.raises(AllocationError, match="HeizkostenV"):
+        run_data(building(_heat_units(), [
+            {"kind": "allocated", "id": "x", "betrkv_number": 4, "total_cents": 100}]))
+
+
+def test_lift_excluded_for_ground_floor_by_contract():
+    units = [{"id": "eg", "living_area_m2": "50", "floor": 0},
+             {"id": "og", "living_area_m2": "70", "floor": 1}]
+    item = {"kind": "allocated", "id": "lift", "betrkv_number": 7, "total_cents": 12345,
+            "excluded_units": ["eg"]}
+    assert run_data(building(units, [item])).item("lift").shares_cents == {"eg": 0, "og": 12345}
+
+
+def test_prepayments_above_charges_give_a_credit():
+    units = [{"id": "a", "living_area_m2": "50", "prepayments_cents": 20000}]
+    b = run_data(building(units, [{"kind": "allocated", "id": "x", "total_cents": 15000}])).bill(
+        "a")
+    assert (b.balance_cents, b.balance_kind) == (-5000, "credit")
+
+
+# --- China and late payment --------------------------------------------------------------
+
+def test_tiered_bounds_are_prorated_for_part_of_a_year():
+    charge = tiered_charge(Fraction(100), region="Beijing", utility="water", supply="自来水",
+                           basis="annual", start=date(2025, 1, 1), end=date(2025, 7, 2))
+    # 183 days of 365: tier-1 bound 180 × 183/365 = 90.2… m³
+    assert charge.tiers[0].quantity == Fraction(180 * 183, 365)
+    assert charge.tiers[1].quantity == 100 - Fraction(180 * 183, 365)
+
+
+def test_default_interest_follows_the_base_rate_change():
+    cents, exact, why = default_interest(100000, date(2025, 6, 21), date(2025, 7, 10),
+                                         "consumer", "ACT/365")
+    assert exact == Fraction(100000 * (Fraction("7.27") * 10 + Fraction("6.27") * 10), 36500)
+    assert cents == 371 and len(why) == 2  # 3.7096 EUR
