@@ -43,9 +43,9 @@ from __future__ import annotations
 import itertools
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation, localcontext
+from decimal import Context, Decimal, InvalidOperation, localcontext
 from pathlib import Path
 from typing import Any
 
@@ -53,12 +53,16 @@ from firmware_bridge.codecs.modbus_values import (
     DATA_TYPES,
     Order,
     decode_value,
+    decoder,
     encode_value,
     register_count,
 )
 from firmware_bridge.errors import ProfileError
 
 PROFILE_DIR = Path(__file__).resolve().parent / "profiles"
+
+# 60 digits: a uint64 (20 digits) times any sane scale never rounds.
+_EXACT = Context(prec=60)
 
 # Modbus Application Protocol V1.1b, 6.3 (FC 03) and 6.4 (FC 04): 1..125 registers.
 MODBUS_MAX_READ_REGISTERS = 125
@@ -136,17 +140,23 @@ class RegisterSpec:
     quantity: str
     description: str = ""
 
+    _decode_raw: Callable[[Sequence[int]], Decimal] = field(
+        init=False, repr=False, compare=False, hash=False, default=decode_value)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_decode_raw", decoder(self.data_type, self.order))
+
     @property
     def end(self) -> int:
         """First address after this register (exclusive)."""
         return self.address + self.count
 
-    def decode(self, words: list[int] | tuple[int, ...]) -> Decimal:
+    def decode(self, words: Sequence[int]) -> Decimal:
         """Raw words -> value in ``unit``, exact (raw value x scale)."""
-        raw = decode_value(self.data_type, self.order, words)
-        with localcontext() as ctx:
-            ctx.prec = 60  # a uint64 times a scale never rounds
-            return raw * self.scale
+        raw = self._decode_raw(words)
+        if self.scale == 1:
+            return raw
+        return _EXACT.multiply(raw, self.scale)
 
     def encode(self, value: Decimal | int | str) -> list[int]:
         """Value in ``unit`` -> the words a device sends (inverse of :meth:`decode`).

@@ -34,8 +34,10 @@ datastore with the words a real device would send.
 
 from __future__ import annotations
 
+import functools
 import math
 import struct
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Literal
@@ -151,17 +153,10 @@ def bytes_to_words(data: bytes, order: Order) -> list[int]:
     return words if order.word == "big" else list(reversed(words))
 
 
-def _check_words(data_type: str, words: list[int] | tuple[int, ...]) -> None:
-    need = register_count(data_type)
-    if len(words) != need:
-        raise FrameError(
-            PROTOCOL, f"{data_type} needs {need} registers, got {len(words)}", field=data_type
-        )
-    for i, word in enumerate(words):
-        if not isinstance(word, int) or not 0 <= word <= 0xFFFF:
-            raise FrameError(
-                PROTOCOL, f"register {i} = {word!r}: not a 16-bit word", field=data_type
-            )
+_STRUCT_CODES: dict[str, str] = {
+    "int16": "h", "uint16": "H", "int32": "i", "uint32": "I",
+    "int64": "q", "uint64": "Q", "float32": "f", "float64": "d",
+}
 
 
 def float32_to_decimal(value: float) -> Decimal:
@@ -169,34 +164,70 @@ def float32_to_decimal(value: float) -> Decimal:
     return Decimal(str(np.float32(value)))
 
 
-def decode_value(data_type: str, order: Order | str, words: list[int] | tuple[int, ...]) -> Decimal:
+def _bad_words(data_type: str, need: int, words: Sequence[int]) -> FrameError:
+    if len(words) != need:
+        return FrameError(
+            PROTOCOL, f"{data_type} needs {need} registers, got {len(words)}", field=data_type
+        )
+    i, word = next((i, w) for i, w in enumerate(words)
+                   if not isinstance(w, int) or not 0 <= w <= 0xFFFF)
+    return FrameError(PROTOCOL, f"register {i} = {word!r}: not a 16-bit word", field=data_type)
+
+
+@functools.cache
+def decoder(data_type: str, order: Order) -> Callable[[Sequence[int]], Decimal]:
+    """A compiled decoder for one (type, layout): words -> unscaled Decimal.
+
+    Built once per layout, because the gateway decodes thousands of registers
+    a second; :func:`decode_value` is the same function looked up each call.
+    """
+    need = register_count(data_type)
+    pack = struct.Struct(("<" if order.byte == "little" else ">") + "H" * need).pack
+    reverse = order.word == "little"
+    code = _STRUCT_CODES.get(data_type)
+    unpack = struct.Struct(">" + code).unpack if code else None
+
+    def to_bytes(words: Sequence[int]) -> bytes:
+        if len(words) != need:
+            raise _bad_words(data_type, need, words)
+        try:
+            return pack(*(reversed(words) if reverse else words))
+        except (struct.error, TypeError):
+            raise _bad_words(data_type, need, words) from None
+
+    if data_type == "float32":
+        def decode(words: Sequence[int]) -> Decimal:
+            raw = to_bytes(words)
+            (value,) = unpack(raw)
+            if not math.isfinite(value):
+                raise FrameError(PROTOCOL, f"float32 is {value} (0x{raw.hex()})", field=data_type)
+            return Decimal(str(np.float32(value)))
+    elif data_type == "float64":
+        def decode(words: Sequence[int]) -> Decimal:
+            raw = to_bytes(words)
+            (value,) = unpack(raw)
+            if not math.isfinite(value):
+                raise FrameError(PROTOCOL, f"float64 is {value} (0x{raw.hex()})", field=data_type)
+            return Decimal(repr(value))
+    elif unpack is not None:
+        def decode(words: Sequence[int]) -> Decimal:
+            return Decimal(unpack(to_bytes(words))[0])
+    else:  # bcd16 / bcd32: one decimal digit per nibble, most significant first
+        def decode(words: Sequence[int]) -> Decimal:
+            digits = to_bytes(words).hex()
+            if not digits.isdigit():
+                raise FrameError(PROTOCOL, f"{data_type} 0x{digits}: nibble above 9 is not BCD",
+                                 field=data_type)
+            return Decimal(int(digits))
+    return decode
+
+
+def decode_value(data_type: str, order: Order | str, words: Sequence[int]) -> Decimal:
     """Decode raw register ``words`` (as received, first register first) to an exact Decimal.
 
     The result is the unscaled value; a profile multiplies it by its scale.
     """
-    order = Order.parse(order)
-    _check_words(data_type, words)
-    raw = words_to_bytes(words, order)
-    if data_type in _INT_RANGES:
-        signed = data_type.startswith("int")
-        return Decimal(int.from_bytes(raw, "big", signed=signed))
-    if data_type == "float32":
-        (value,) = struct.unpack(">f", raw)
-        if not math.isfinite(value):
-            raise FrameError(PROTOCOL, f"float32 is {value} (0x{raw.hex()})", field=data_type)
-        return float32_to_decimal(value)
-    if data_type == "float64":
-        (value,) = struct.unpack(">d", raw)
-        if not math.isfinite(value):
-            raise FrameError(PROTOCOL, f"float64 is {value} (0x{raw.hex()})", field=data_type)
-        return Decimal(repr(value))
-    # bcd16 / bcd32: one decimal digit per nibble, most significant first.
-    digits = raw.hex()
-    if not digits.isdigit():
-        raise FrameError(
-            PROTOCOL, f"{data_type} 0x{digits}: nibble above 9 is not BCD", field=data_type
-        )
-    return Decimal(int(digits))
+    return decoder(data_type, Order.parse(order))(words)
 
 
 def _as_decimal(value: Decimal | int | float | str) -> Decimal:
