@@ -45,20 +45,26 @@ class ModbusTcpBus:
         self.name = name
         self.host = host
         self.port = port
-        self._client = AsyncModbusTcpClient(host, port=port, timeout=timeout_s, retries=1)
+        self._timeout_s = timeout_s
+        self._client: AsyncModbusTcpClient | None = None  # made inside the event loop
         self._lock = asyncio.Lock()
         self.failed_reads = 0
 
-    async def _ensure_connected(self) -> None:
+    async def _ensure_connected(self) -> AsyncModbusTcpClient:
+        if self._client is None:
+            self._client = AsyncModbusTcpClient(self.host, port=self.port,
+                                                timeout=self._timeout_s, retries=1)
         if not self._client.connected and not await self._client.connect():
             raise PollError(f"bus {self.name}: cannot connect to {self.host}:{self.port}")
+        return self._client
 
-    async def _read_block(self, device: ModbusDevice, block: ReadBlock) -> list[int]:
+    async def _read_block(self, client: AsyncModbusTcpClient, device: ModbusDevice,
+                          block: ReadBlock) -> list[int]:
         if block.function_code == 3:
-            response = await self._client.read_holding_registers(
+            response = await client.read_holding_registers(
                 block.address, count=block.count, device_id=device.device_id)
         elif block.function_code == 4:
-            response = await self._client.read_input_registers(
+            response = await client.read_input_registers(
                 block.address, count=block.count, device_id=device.device_id)
         else:
             raise PollError(f"bus {self.name}: function code {block.function_code} not readable")
@@ -71,8 +77,8 @@ class ModbusTcpBus:
         """Read every planned block of ``device``; PollError names the device on failure."""
         async with self._lock:
             try:
-                await self._ensure_connected()
-                answers = [await self._read_block(device, b) for b in device.blocks]
+                client = await self._ensure_connected()
+                answers = [await self._read_block(client, device, b) for b in device.blocks]
                 return decode_blocks(device.profile, device.blocks, answers)
             except PollError:
                 self.failed_reads += 1
@@ -83,4 +89,6 @@ class ModbusTcpBus:
                                 f"({device.serial}): {exc}") from exc
 
     def close(self) -> None:
-        self._client.close()
+        if self._client is not None:
+            self._client.close()
+            self._client = None

@@ -1,0 +1,5 @@
+"""``python -m meterbill`` runs the CLI."""
+
+from meterbill.cli import main
+
+main()
