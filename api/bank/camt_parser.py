@@ -389,6 +389,9 @@ _LIFTED = (
     "uetr",
     "creditor_scheme_id",
     "purpose_code",
+    "bank_transaction_code",
+    "proprietary_code",
+    "proprietary_code_issuer",
 )
 
 
@@ -405,6 +408,15 @@ def _lift(entry: Entry, detail: EntryDetail) -> None:
         entry.creditor_references = list(detail.creditor_references)
     if not entry.parties:
         entry.parties = list(detail.parties)
+    if not entry.proprietary_references:
+        entry.proprietary_references = dict(detail.proprietary_references)
+    if entry.original_amount_minor is None:
+        entry.original_amount_minor = detail.original_amount_minor
+        entry.original_currency = detail.original_currency
+    if entry.exchange_rate is None:
+        entry.exchange_rate = detail.exchange_rate
+    for key, value in detail.extra.items():
+        entry.extra.setdefault(key, value)
 
 
 def _batch(r: _Reader, el: etree._Element) -> Batch:

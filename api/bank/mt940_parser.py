@@ -334,7 +334,7 @@ def _structured_parts(text: str) -> tuple[str, dict[str, str]] | None:
     if match is None:
         return None
     subfields: dict[str, str] = {}
-    pieces = re.split(r"\?(\d\d)", joined[4:])
+    pieces = re.split(r"\?(\d\d)", joined[3:])
     # pieces: ["", "00", "text", "10", "text", ...]
     for code, value in zip(pieces[1::2], pieces[2::2], strict=True):
         subfields[code] = subfields.get(code, "") + value

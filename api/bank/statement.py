@@ -26,6 +26,7 @@ subfields...). Why these choices:
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -306,6 +307,11 @@ class Statement:
         if opening is not None and self.opening_balance_minor is None:
             self.opening_balance_minor = opening.amount_minor
             self.opening_date = opening.date
+            if opening.type == "PRCD" and opening.date:
+                # ISO 20022 PRCD is the closing booked balance of the previous period:
+                # the statement opens with it on the following day.
+                following = dt.date.fromisoformat(opening.date) + dt.timedelta(days=1)
+                self.opening_date = following.isoformat()
         if closing is not None and self.closing_balance_minor is None:
             self.closing_balance_minor = closing.amount_minor
             self.closing_date = closing.date
