@@ -270,10 +270,10 @@ def encode_value(
                 raise ValueError(f"{data_type} value {value!r}: out of range {low}..{high}")
             raw = integer.to_bytes(2 * need, "big", signed=data_type.startswith("int"))
     elif data_type == "float32":
-        as_float = float(number)
-        if abs(as_float) > float(np.finfo(np.float32).max):
-            raise ValueError(f"float32 value {value!r}: out of range")
-        raw = struct.pack(">f", as_float)
+        try:  # rounds to nearest; only values that would round to infinity fail
+            raw = struct.pack(">f", float(number))
+        except OverflowError:
+            raise ValueError(f"float32 value {value!r}: out of range") from None
     else:  # float64
         raw = struct.pack(">d", float(number))
     return bytes_to_words(raw, order)
