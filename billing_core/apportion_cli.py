@@ -9,7 +9,7 @@ A wrong file exits with status 2 and one line per error naming its JSON path.
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -21,7 +21,7 @@ from billing_core.building_apportionment import apportion_building
 from billing_core.errors import BillingError
 
 
-class OutputFormat(str, Enum):
+class OutputFormat(StrEnum):
     """Output formats of ``meterbill apportion``."""
 
     json = "json"

@@ -17,6 +17,7 @@ decimal strings (or JSON integers), never binary floats.
 
 from __future__ import annotations
 
+import itertools
 import json
 from dataclasses import field
 from datetime import date
@@ -473,7 +474,7 @@ def _semantic_errors(data: ApportionInput) -> list[str]:
                 errors.append(f"{where}.end: must not be before start")
             if occ.end < p.start or occ.start > p.end:
                 errors.append(f"{where}: lies outside the period {p.start}..{p.end}")
-        for a, b in zip(spans, spans[1:], strict=False):
+        for a, b in itertools.pairwise(spans):
             if b.start <= a.end:
                 errors.append(
                     f"units[{i}].occupancies: {a.tenant!r} and {b.tenant!r} overlap on "
@@ -501,7 +502,8 @@ def _semantic_errors(data: ApportionInput) -> list[str]:
             )
         for c_i, comp in enumerate(comps):
             if comp.key == "consumption" and not comp.meter:
-                errors.append(f"cost_items[{k}].components[{c_i}].meter: required for key consumption")
+                errors.append(
+                    f"cost_items[{k}].components[{c_i}].meter: required for key consumption")
     for k, item in enumerate(data.cost_items):
         ref = getattr(item, "apportion_like", None)
         if ref is not None and ref not in item_ids:

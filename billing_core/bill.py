@@ -90,7 +90,10 @@ class Bill:
             "language": self.language,
             "currency": self.currency,
             "period": {"start": self.period_start.isoformat(), "end": self.period_end.isoformat()},
-            "occupied": {"from": self.occupied_from.isoformat(), "to": self.occupied_to.isoformat()},
+            "occupied": {
+                "from": self.occupied_from.isoformat(),
+                "to": self.occupied_to.isoformat(),
+            },
             "lines": [
                 {**asdict(line), "explanation": list(line.explanation), "flags": list(line.flags)}
                 for line in self.lines

@@ -285,7 +285,7 @@ def _combined(item: CombinedItem, state: _State) -> None:
           derivation=deriv, notes=split.explanation, **common)
     _heat(state, item_id=f"{item.id}.heating", label="Heizkosten", kind="heating",
           total_cents=split.heating_cents, spec=item.heating, paragraph="7",
-          derivation=deriv, notes=(f"heating = joint costs − hot water (§ 9 Abs. 1 Satz 4)",),
+          derivation=deriv, notes=("heating = joint costs − hot water (§ 9 Abs. 1 Satz 4)",),
           **common)
     a = state.party_cents[f"{item.id}.hot_water"]
     b = state.party_cents[f"{item.id}.heating"]
@@ -340,6 +340,10 @@ def _direct_line(state: _State, party: Party, *, item_id: str, label: str, compo
         amount_cents=amount, legal_basis=legal, explanation=notes))
 
 
+_TARIFF_LABEL = {"electricity": "阶梯电价", "water": "阶梯水价"}
+_FEE_LABEL = {"cn_property_fee": "物业费", "cn_parking_fee": "停车费"}
+
+
 def _tiered(item: TieredTariffItem, state: _State) -> None:
     shares: dict[str, int] = {}
     per_party: dict[str, Any] = {}
@@ -362,7 +366,7 @@ def _tiered(item: TieredTariffItem, state: _State) -> None:
         ) + tuple(f"{k}: {v}" for k, v in charge.components_cents.items())
         if qty or charge.total_cents:
             _direct_line(state, party, item_id=item.id,
-                         label=item.label or ("阶梯电价" if item.utility == "electricity" else "阶梯水价"),
+                         label=item.label or _TARIFF_LABEL[item.utility],
                          component="tiered tariff", key="consumption", unit=item.meter,
                          value=exact_str(qty), amount=charge.total_cents,
                          legal=f"{item.region} tiered {item.utility} tariff", notes=notes)
@@ -384,7 +388,7 @@ def _fee(item: PropertyFeeItem, state: _State) -> None:
         if cents:
             what = "m²" if item.kind == "cn_property_fee" else "spaces"
             _direct_line(state, party, item_id=item.id,
-                         label=item.label or ("物业费" if item.kind == "cn_property_fee" else "停车费"),
+                         label=item.label or _FEE_LABEL[item.kind],
                          component="monthly fee", key="months", unit=what, value=exact_str(qty),
                          amount=cents, legal="property service contract (民法典 Art. 937 ff.)",
                          notes=(f"{exact_str(qty)} {what} × {exact_str(item.price_per_month)} × "
@@ -405,14 +409,13 @@ def _interest(item: DefaultInterestItem, state: _State) -> None:
                                          item.interest_to_inclusive, item.debtor, item.day_count)
     party = _unit_party(state, item.unit)
     legal = "§ 288 Abs. 1 BGB" if item.debtor == "consumer" else "§ 288 Abs. 2 BGB"
+    days = (item.interest_to_inclusive - item.interest_from).days + 1
     _direct_line(state, party, item_id=item.id, label=item.label or "Verzugszinsen",
                  component="default interest", key="days", unit=item.day_count,
-                 value=str((item.interest_to_inclusive - item.interest_from).days + 1),
-                 amount=cents, legal=legal, notes=tuple(why))
+                 value=str(days), amount=cents, legal=legal, notes=tuple(why))
     state.items.append(ItemResult(item.id, item.kind, item.label or item.id, cents,
                                   {party.party_id: cents}, legal,
-                                  {"interest_exact_cents": exact_str(exact),
-                                   "days": (item.interest_to_inclusive - item.interest_from).days + 1}))
+                                  {"interest_exact_cents": exact_str(exact), "days": days}))
 
 
 def _late_fee(item: ElectricityLateFeeItem, state: _State) -> None:

@@ -79,8 +79,8 @@ def co2_split(item: Co2Item, building_area_m2: Fraction, start: date, end: date)
             e_hi = Fraction(item.energy_kwh_hi)
         elif item.energy_kwh_hs is not None and item.hs_to_hi_factor is not None:
             e_hi = Fraction(item.energy_kwh_hs) * Fraction(item.hs_to_hi_factor)
-            why.append(f"{exact_str(item.energy_kwh_hs)} kWh (Hs) × {exact_str(item.hs_to_hi_factor)}"
-                       f" = {exact_str(e_hi)} kWh (Hi)")
+            why.append(f"{exact_str(item.energy_kwh_hs)} kWh (Hs) × "
+                       f"{exact_str(item.hs_to_hi_factor)} = {exact_str(e_hi)} kWh (Hi)")
         else:
             raise AllocationError(f"{item.id}: give co2_kg, or the energy and its factors")
         if item.emission_factor_kg_per_kwh_hi is None:

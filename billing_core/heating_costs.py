@@ -100,7 +100,8 @@ def consumption_share(
         if pct < required:
             raise AllocationError(
                 f"{item}: § 7 Abs. 1 Satz 2 requires {exact_str(required)} % by consumption "
-                f"(building below WärmeschutzV 1994, oil/gas, pipes insulated), got {exact_str(pct)} %"
+                "(building below WärmeschutzV 1994, oil/gas, pipes insulated), "
+                f"got {exact_str(pct)} %"
             )
         reasons.append(f"§ 7 Abs. 1 Satz 2: {exact_str(required)} % mandatory")
     if pct is None:
@@ -176,7 +177,8 @@ def hot_water_heat(item: CombinedItem, on: date, supplied_area_m2: Fraction) -> 
         f = _param("HKV-9-2-S6-GAS-HS", on)
         q_adj = q_adj * f
         deriv["q_after_hs_factor_kwh"] = exact_str(q_adj)
-        why.append(f"× {exact_str(f)} for gas billed on the gross calorific value (§ 9 Abs. 2 Satz 6 Nr. 1)")
+        why.append(f"× {exact_str(f)} for gas billed on the gross calorific value "
+                   "(§ 9 Abs. 2 Satz 6 Nr. 1)")
     if item.system == "heat_supply":
         f = _param("HKV-9-2-S6-DISTRICT", on)
         q_adj = q_adj / f

@@ -33,11 +33,14 @@ SummerSplit = Literal["per_month", "per_summer_day"]
 def days_inclusive(start: date, end: date) -> int:
     """Number of days from ``start`` to ``end``, both included."""
     if end < start:
-        raise AllocationError(f"period {start.isoformat()}..{end.isoformat()} ends before it starts")
+        raise AllocationError(
+            f"period {start.isoformat()}..{end.isoformat()} ends before it starts")
     return (end - start).days + 1
 
 
-def overlap(start: date, end: date, period_start: date, period_end: date) -> tuple[date, date] | None:
+def overlap(
+    start: date, end: date, period_start: date, period_end: date
+) -> tuple[date, date] | None:
     """The part of ``start..end`` inside the period, or None."""
     lo, hi = max(start, period_start), min(end, period_end)
     return (lo, hi) if lo <= hi else None

@@ -160,7 +160,7 @@ def test_mandatory_70_rejects_a_lower_share_and_is_the_default():
             "exposed_pipes_mostly_insulated": True}
     item = {"kind": "heating", "id": "h", "total_cents": 100000, "conditions": cond,
             "split": {"consumption_share_pct": "50"}}
-    with pytest.raises(AllocationError, match="§ 7 Abs. 1 Satz 2 requires 70"):
+    with pytest.raises(AllocationError, match=r"§ 7 Abs\. 1 Satz 2 requires 70"):
         run_data(building(_heat_units(), [item]))
     item["split"] = {}
     result = run_data(building(_heat_units(), [item]))

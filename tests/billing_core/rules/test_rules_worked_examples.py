@@ -160,7 +160,8 @@ def check_heating_variants(tmp_path: Path, inp: dict, exp: dict) -> None:
 
 def check_estimation_limit(tmp_path: Path, inp: dict, exp: dict) -> None:
     """§ 9a Abs. 2: the share of the area with estimated consumption against 25 %."""
-    total, affected = Decimal(inp["total_area_m2"]), Decimal(inp["area_with_estimated_consumption_m2"])
+    total = Decimal(inp["total_area_m2"])
+    affected = Decimal(inp["area_with_estimated_consumption_m2"])
     units = [
         {"id": "measured", "living_area_m2": str(total - affected), "consumption": {"heat": "900"}},
         {"id": "estimated", "living_area_m2": str(affected), "consumption": {"heat": "300"},
