@@ -4,10 +4,11 @@ The line is a serial port (``--port /dev/ttyUSB0``, 8E1 at ``--baud``,
 default 2400) or a transparent serial-to-Ethernet converter
 (``--tcp host:port``; ``--baud`` is then the bus speed behind it, which sets
 the answer timeout). ``scan`` runs the secondary wildcard search (or, with
-``--primary``, SND_NKE on addresses 0..250) and prints one line per slave;
-``read`` reads one slave by ``--address`` (primary) or ``--secondary``
-(16-character address from ``scan``), follows multi-telegram answers, and
-prints the frames in hex or, with ``--json``, decoded.
+``--primary``, SND_NKE on addresses ``--first``..``--last``, default
+0..250) and prints one line per slave; ``read`` reads one slave by
+``--address`` (primary) or ``--secondary`` (16-character address from
+``scan``), follows multi-telegram answers, and prints the frames in hex or,
+with ``--json``, decoded.
 """
 
 from __future__ import annotations
@@ -69,6 +70,8 @@ def scan(
     primary: Annotated[
         bool, typer.Option("--primary", help="Scan primary addresses 0..250 instead.")
     ] = False,
+    first: Annotated[int, typer.Option("--first", help="First primary address.")] = 0,
+    last: Annotated[int, typer.Option("--last", help="Last primary address.")] = 250,
     mask: Annotated[
         str, typer.Option("--mask", help="Secondary mask to search under (F = wildcard).")
     ] = WILDCARD_MASK,
@@ -83,7 +86,9 @@ def scan(
     try:
         master = MBusMaster(stream, max_search_retry=retries)
         if primary:
-            for address in master.scan_primary():
+            if not 0 <= first <= last <= 250:
+                raise ValueError(f"--first {first} --last {last}: need 0 <= first <= last <= 250")
+            for address in master.scan_primary(range(first, last + 1)):
                 typer.echo(f"primary {address}")
             return
         result = master.scan_secondary(
