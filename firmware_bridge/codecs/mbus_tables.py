@@ -21,7 +21,9 @@ from decimal import Decimal
 
 VifEntry = tuple[str, str, Decimal]
 
-_E = [Decimal(1).scaleb(n) for n in range(-12, 12)]
+# Non-negative powers as plain integers so 37351 kWh prints as 37351000 Wh,
+# not 3.7351E+7; negative ones as 0.001 etc.
+_E = [Decimal(10**n) if n >= 0 else Decimal(1).scaleb(n) for n in range(-12, 12)]
 
 
 def _p10(n: int) -> Decimal:
