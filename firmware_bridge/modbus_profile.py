@@ -231,6 +231,23 @@ class DeviceProfile:
     def __post_init__(self) -> None:
         object.__setattr__(self, "_by_name", {r.name: r for r in self.registers})
 
+    def register_image(self, values: Mapping[str, Decimal | int | str]
+                       ) -> dict[int, dict[int, int]]:
+        """``{function code: {address: word}}`` a device holding ``values`` would serve.
+
+        The simulators fill their datastore from this, with the same encoder
+        the tests pin against hand-written words; unknown names are a
+        ProfileError, values the register type cannot hold a ValueError.
+        """
+        image: dict[int, dict[int, int]] = {3: {}, 4: {}}
+        for name, value in values.items():
+            register = self.register(name)
+            words = register.encode(value)
+            space = image[register.function_code]
+            for offset, word in enumerate(words):
+                space[register.address + offset] = word
+        return image
+
     def register(self, name: str) -> RegisterSpec:
         """The register called ``name``; ProfileError names the profile if absent."""
         register = self._by_name.get(name)

@@ -33,6 +33,13 @@ def test_profile_case_decodes_to_expected_values(profile_name, case_index):
         # The simulators' encoder gives back exactly the words the device sent.
         assert register.encode(expected) == words, name
 
+    # The whole image the simulators serve carries the same words.
+    image = profile.register_image(case.expect)
+    for name in case.expect:
+        register = profile.register(name)
+        served = [image[register.function_code][a] for a in range(register.address, register.end)]
+        assert served == case.words_for(register), name
+
     # 2. The gateway path: plan the reads, answer them from the raw words, decode.
     blocks = plan_reads(profile, case.expect)
     answers = []

@@ -154,3 +154,13 @@ def test_nan_from_device_is_an_error_naming_the_register():
         decode_blocks(profile, blocks, [[0x7FC0, 0x0000]])
     assert info.value.field == "power_w"
     assert "FC4 0x0034+2" in str(info.value) and "nan" in str(info.value)
+
+
+def test_register_image_refuses_unknown_names_and_unencodable_values():
+    profile = load_profile("em24")
+    with pytest.raises(ProfileError, match="no register 'volume_m3' in profile em24"):
+        profile.register_image({"volume_m3": 1})
+    with pytest.raises(ValueError, match=r"frequency_hz = 50.05: not a multiple of its scale 0.1"):
+        profile.register_image({"frequency_hz": Decimal("50.05")})
+    with pytest.raises(ValueError, match=r"int16 value .*out of range"):
+        profile.register_image({"frequency_hz": Decimal("3276.8")})
