@@ -348,9 +348,12 @@ def _show(value: Any) -> str:
 def _resolve(name_or_path: str | Path) -> Path:
     candidate = Path(name_or_path)
     if candidate.suffix == ".toml" or candidate.parent != Path("."):
-        if not candidate.is_file():
-            raise ProfileError(f"profile file {candidate} does not exist")
-        return candidate
+        if candidate.is_file():
+            return candidate
+        shipped = PROFILE_DIR / candidate.name
+        if candidate.parent == Path(".") and shipped.is_file():
+            return shipped  # "sdm630.toml" names the shipped file
+        raise ProfileError(f"profile file {candidate} does not exist")
     path = PROFILE_DIR / f"{str(name_or_path).lower()}.toml"
     if path.is_file():
         return path

@@ -159,6 +159,12 @@ def test_unknown_profile_name_lists_the_shipped_ones():
     assert "sdm630" in message and "em24" in message
 
 
+def test_shipped_profile_by_name_file_name_or_path():
+    by_name = load_profile("SDM630")
+    assert load_profile("sdm630.toml").path == by_name.path
+    assert load_profile(by_name.path).model == "SDM630"
+
+
 def test_missing_file_path():
     assert _error("/nonexistent/meter.toml") == (
         "profile file /nonexistent/meter.toml does not exist")
