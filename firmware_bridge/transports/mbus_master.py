@@ -470,8 +470,18 @@ class MBusMaster:
             f"after {attempts} attempts"
         )
 
-    def read(self, address: int, *, max_frames: int = DEFAULT_MAX_FRAMES) -> list[LongFrame]:
-        """Read all telegrams of a slave: follow DIF 1Fh with FCB toggled."""
+    def read(
+        self, address: int, *, max_frames: int = DEFAULT_MAX_FRAMES, reset_link: bool = True
+    ) -> list[LongFrame]:
+        """Read all telegrams of a slave: follow DIF 1Fh with FCB toggled.
+
+        With ``reset_link`` a SND_NKE goes first (once, silence tolerated), so
+        the slave starts its telegram sequence at the first telegram whatever
+        FCB an earlier master left it with (EN 13757-2 5.5). Address FDh is
+        never reset that way: SND_NKE to FDh deselects the slave.
+        """
+        if reset_link and address != ADDRESS_NETWORK_LAYER:
+            self.ping(address)
         frames: list[LongFrame] = []
         while True:
             frame = self.request_ud2(address)
@@ -603,7 +613,7 @@ class MBusMaster:
                 offset=0, field="E5",
             )
         self._fcb[ADDRESS_NETWORK_LAYER] = True
-        return self.read(ADDRESS_NETWORK_LAYER, max_frames=max_frames)
+        return self.read(ADDRESS_NETWORK_LAYER, max_frames=max_frames, reset_link=False)
 
     def scan_primary(self, addresses: range = range(0, PRIMARY_MAX + 1)) -> Iterator[int]:
         """Yield the primary addresses that acknowledge SND_NKE (libmbus primary scan)."""

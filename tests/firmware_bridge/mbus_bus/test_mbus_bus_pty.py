@@ -61,13 +61,31 @@ def test_multi_telegram_read_follows_1f_with_fcb_toggling(pty_bus: BusFactory) -
     assert meter.requests == 3
 
 
+def test_a_new_master_starts_the_sequence_over_with_snd_nke(pty_bus: BusFactory) -> None:
+    meter = MBusSlave.from_encoded(
+        [water_meter(33333333, 1, more=True), water_meter(33333333, 2, more=True),
+         water_meter(33333333, 3)],
+        primary_address=9,
+    )
+    master, _ = pty_bus([meter])
+    assert len(master.read(9)) == 3  # FCB 1, 0, 1: the slave's last FCB is 1
+    # A master that skips the link reset starts with FCB 1 again, which the
+    # slave must take as "repeat the last telegram" ...
+    stale = type(master)(master.stream)
+    assert [_volume(f) for f in stale.read(9, reset_link=False)] == [Decimal("0.003")]
+    # ... while SND_NKE first gives the whole reading from its first telegram.
+    fresh = type(master)(master.stream)
+    assert [_volume(f) for f in fresh.read(9)] == [
+        Decimal("0.001"), Decimal("0.002"), Decimal("0.003")]
+
+
 def test_lost_answer_is_asked_again_with_same_fcb_and_not_skipped(pty_bus: BusFactory) -> None:
     # The slave's second answer is lost; the retry keeps FCB, so the slave
     # repeats telegram 2 instead of moving on to telegram 3.
     meter = MBusSlave.from_encoded(
         [water_meter(44444444, 1, more=True), water_meter(44444444, 2, more=True),
          water_meter(44444444, 3)],
-        primary_address=3, faults=[None, Fault.NO_ANSWER],
+        primary_address=3, faults=[None, None, Fault.NO_ANSWER],  # E5 to SND_NKE, t1, t2
     )
     master, _ = pty_bus([meter])
     frames = master.read(3)
@@ -76,7 +94,7 @@ def test_lost_answer_is_asked_again_with_same_fcb_and_not_skipped(pty_bus: BusFa
 
 
 def test_wrong_checksum_is_retried(pty_bus: BusFactory) -> None:
-    meter = slave(55555555, primary=4, faults=[Fault.WRONG_CHECKSUM, Fault.GARBAGE])
+    meter = slave(55555555, primary=4, faults=[None, Fault.WRONG_CHECKSUM, Fault.GARBAGE])
     master, _ = pty_bus([meter])
     (frame,) = master.read(4)
     assert _volume(frame) == Decimal("1.004")
@@ -106,7 +124,7 @@ def test_slow_answer_within_the_timeout_is_read(pty_bus: BusFactory) -> None:
 
 
 def test_answer_slower_than_the_timeout_is_recovered_by_retry(pty_bus: BusFactory) -> None:
-    meter = slave(66666666, primary=8, faults=[Fault.SLOW], slow_delay_s=0.3)
+    meter = slave(66666666, primary=8, faults=[None, Fault.SLOW], slow_delay_s=0.3)
     master, _ = pty_bus([meter], response_timeout_s=0.1, max_data_retry=5)
     (frame,) = master.read(8)
     assert _volume(frame) == Decimal("1.008")
