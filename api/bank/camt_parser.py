@@ -49,6 +49,7 @@ from api.bank.statement import (
     Party,
     Statement,
     check_size,
+    find_creditor_reference,
     to_minor,
 )
 
@@ -563,6 +564,9 @@ def _remittance(r: _Reader, detail: EntryDetail, tx: etree._Element) -> None:
     scor = [c for c in detail.creditor_references if c.type == "SCOR"]
     chosen = scor or detail.creditor_references
     detail.creditor_reference = chosen[0].ref if chosen else None
+    if detail.creditor_reference is None:
+        # Some banks and payers put the ISO 11649 reference into Ustrd only.
+        detail.creditor_reference = find_creditor_reference(" ".join(detail.remittance_lines))
     if detail.remittance_lines:
         detail.remittance = " ".join(detail.remittance_lines)
     else:

@@ -46,7 +46,16 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from api.bank.errors import StatementFormatError
-from api.bank.statement import CREDIT, DEBIT, Entry, ParseResult, Statement, check_size, to_minor
+from api.bank.statement import (
+    CREDIT,
+    DEBIT,
+    Entry,
+    ParseResult,
+    Statement,
+    check_size,
+    find_creditor_reference,
+    to_minor,
+)
 
 _CELL_STRIP = " \t\r\n\u3000"
 
@@ -300,7 +309,8 @@ def _entries(mapping: CsvMapping, rows: list[CsvRow], file: str | None) -> Itera
             counterparty_account=cell("counterparty_account"),
             remittance=cell("remittance"),
             end_to_end_id=cell("end_to_end_id"),
-            creditor_reference=cell("creditor_reference"),
+            creditor_reference=cell("creditor_reference")
+            or find_creditor_reference(cell("remittance")),
             account_servicer_reference=cell("reference"),
             extra={"line": row.line},
         )

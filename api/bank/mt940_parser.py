@@ -58,6 +58,7 @@ from api.bank.statement import (
     Party,
     Statement,
     check_size,
+    find_creditor_reference,
     is_iban,
     to_minor,
 )
@@ -365,6 +366,7 @@ def _details_86(entry: Entry, fld: _Field, currency: str, file: str | None) -> N
             entry.extra["gvc"] = "999"
             free = legacy.group(2)
         entry.remittance = free or None
+        entry.creditor_reference = find_creditor_reference(entry.remittance)
         entry.remittance_lines = [line.strip() for line in fld.lines if line.strip()]
         return
     gvc, sub = parsed
@@ -385,6 +387,7 @@ def _details_86(entry: Entry, fld: _Field, currency: str, file: str | None) -> N
         entry.remittance = sepa.get("SVWZ") or purpose or None
     else:
         entry.remittance = purpose or None
+    entry.creditor_reference = find_creditor_reference(entry.remittance)
     eref = sepa.get("EREF")
     if eref and eref.upper() != "NOTPROVIDED":
         entry.end_to_end_id = eref

@@ -126,6 +126,34 @@ def is_iban(value: str) -> bool:
     return int(digits) % 97 == 1
 
 
+_RF_CANDIDATE = re.compile(r"(?<![A-Z0-9])RF\d{2}(?: ?[A-Z0-9]{1,4}){1,6}", re.IGNORECASE)
+
+
+def is_creditor_reference(value: str) -> bool:
+    """ISO 11649 check: ``RF`` + 2 check digits + up to 21 characters, mod 97 == 1."""
+    text = value.replace(" ", "").upper()
+    if not re.fullmatch(r"RF\d{2}[A-Z0-9]{1,21}", text):
+        return False
+    digits = "".join(str(int(ch, 36)) for ch in text[4:] + text[:4])
+    return int(digits) % 97 == 1
+
+
+def find_creditor_reference(text: str | None) -> str | None:
+    """The first valid ISO 11649 reference (``RF18 5390 0754 7034``) in free text, compacted.
+
+    MT940 and CSV exports carry a structured reference only inside the purpose
+    text; the check digits make a false hit on other text unlikely.
+    """
+    for match in _RF_CANDIDATE.finditer(text or ""):
+        words = match.group(0).split(" ")
+        # Longest prefix of the space-separated groups that validates.
+        for end in range(len(words), 0, -1):
+            candidate = "".join(words[:end]).upper()
+            if is_creditor_reference(candidate):
+                return candidate
+    return None
+
+
 def format_minor(amount_minor: int, currency: str) -> str:
     """``12345, "EUR"`` -> ``"123.45"``: the decimal text of a minor-unit amount."""
     return str(Decimal(amount_minor).scaleb(-minor_unit_digits(currency)))
