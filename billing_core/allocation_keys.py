@@ -177,6 +177,17 @@ def key_value(
 ) -> Fraction:
     """The party's value of ``key`` (see the module docstring for each key)."""
     p = data.period
+    if key == "consumption" and unit.no_interim_reading and unit.occupancies:
+        # HeizkostenV § 9b Abs. 3: without a usable interim reading the unit's
+        # consumption is shared by the keys of the fixed costs (Abs. 2).
+        if meter is None or meter not in unit.consumption:
+            raise AllocationError(
+                f"{item}: unit {unit.id} has no interim reading and no {meter!r} consumption")
+        if time_basis == "degree_days":
+            share = degree_day_share(party.start, party.end, p.start, p.end, summer)
+        else:
+            share = time_share(party.start, party.end, p.start, p.end)
+        return Fraction(unit.consumption[meter]) * share
     if key == "consumption":
         if meter is None:
             raise AllocationError(f"{item}: key consumption needs a meter name")

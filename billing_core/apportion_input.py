@@ -108,7 +108,10 @@ class Unit:
     """A flat, shop or household.  Without occupancies it is one user for the whole period.
 
     With occupancies, the days no occupancy covers are vacancy, borne by the
-    owner, and ``consumption`` is the vacancy's consumption.
+    owner, and ``consumption`` is the vacancy's consumption — unless
+    ``no_interim_reading`` is set (HeizkostenV § 9b Abs. 3): then
+    ``consumption`` is the whole unit's, and its users share it by the fixed-cost
+    basis (degree days for heating, days otherwise).
     """
 
     id: Id
@@ -122,6 +125,7 @@ class Unit:
     language: Language | None = None
     prepayments_cents: Cents = 0
     parking_spaces: Annotated[int, Field(ge=0)] = 0
+    no_interim_reading: bool = False
     consumption: dict[str, NonNegDec] = field(default_factory=dict)
     estimated: list[str] = field(default_factory=list)
     notes: dict[str, str] = field(default_factory=dict)

@@ -88,33 +88,55 @@ class _State:
         return [p.sort_id for p in self.parties]
 
 
-def _allocate(total_cents: int, comps: list[_Component], state: _State, item: str,
-              ) -> tuple[list[int], list[list[int]]]:
-    """Per-party totals and per-party-per-component cents (see module docstring)."""
-    n = len(state.parties)
-    exact = [[Fraction(0)] * len(comps) for _ in range(n)]
-    for c_i, comp in enumerate(comps):
-        if comp.pct == 0:
+def split_item(
+    total_cents: int,
+    pcts: list[Fraction],
+    weights: list[list[Fraction]],
+    party_ids: list[str],
+    *,
+    item: str = "cost",
+    names: list[str] | None = None,
+) -> tuple[list[int], list[list[int]]]:
+    """Split one item: per-party cents and, per party, cents per component.
+
+    ``pcts[c]`` is component c's percentage of the item; ``weights[c][p]`` the
+    key value of party p in component c.  Each party's exact amount is
+    Σ_c total × pct_c/100 × w_cp / Σ_p w_cp; the total is split over the
+    parties by largest remainder on those exact amounts (ties by
+    ``party_ids``), and each party's cents over its components the same way.
+    This is the statement path's rounding that the array kernels must match.
+    """
+    n = len(party_ids)
+    labels = names or [str(c) for c in range(len(pcts))]
+    exact = [[Fraction(0)] * len(pcts) for _ in range(n)]
+    for c_i, (pct, comp_w) in enumerate(zip(pcts, weights, strict=True)):
+        if pct == 0:
             continue
-        weight_sum = sum(comp.weights, Fraction(0))
+        weight_sum = sum(comp_w, Fraction(0))
         if weight_sum == 0:
             raise AllocationError(
-                f"{item}: component {comp.name!r}: key {comp.key} is zero for every unit"
+                f"{item}: component {labels[c_i]!r}: the key is zero for every unit"
             )
-        for p_i, w in enumerate(comp.weights):
-            exact[p_i][c_i] = total_cents * comp.pct / 100 * w / weight_sum
+        for p_i, w in enumerate(comp_w):
+            exact[p_i][c_i] = total_cents * Fraction(pct) / 100 * w / weight_sum
     if total_cents == 0:
-        return [0] * n, [[0] * len(comps) for _ in range(n)]
-    per_party = split_by_weights(total_cents, [abs(sum(row)) for row in exact], state.ids,
+        return [0] * n, [[0] * len(pcts) for _ in range(n)]
+    per_party = split_by_weights(total_cents, [abs(sum(row)) for row in exact], party_ids,
                                  item=item)
     per_comp = []
     for p_i, amount in enumerate(per_party):
         if amount == 0:
-            per_comp.append([0] * len(comps))
+            per_comp.append([0] * len(pcts))
         else:
             per_comp.append(split_by_weights(amount, [abs(x) for x in exact[p_i]],
-                                             list(range(len(comps))), item=item))
+                                             list(range(len(pcts))), item=item))
     return per_party, per_comp
+
+
+def _allocate(total_cents: int, comps: list[_Component], state: _State, item: str,
+              ) -> tuple[list[int], list[list[int]]]:
+    return split_item(total_cents, [c.pct for c in comps], [c.weights for c in comps], state.ids,
+                      item=item, names=[f"{c.name} ({c.key})" for c in comps])
 
 
 def _vat_total(total_cents: int, vat: VatSpec | None) -> tuple[int, int]:
@@ -253,7 +275,8 @@ def _heat(state: _State, *, item_id: str, label: str, kind: str, total_cents: in
                         fixed_note + share.reasons)]
     if share.pct:
         cons_w = [key_value("consumption", p, state.units[p.unit_id], state.data, meter=meter,
-                            item=item_id) for p in state.parties]
+                            time_basis=basis, summer=summer, item=item_id)
+                  for p in state.parties]
         comps.append(_Component("consumption costs", "consumption", meter, share.pct, cons_w))
     deriv = dict(derivation or {})
     deriv.update(share.derivation)

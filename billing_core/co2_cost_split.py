@@ -108,9 +108,9 @@ def co2_split(item: Co2Item, building_area_m2: Fraction, start: date, end: date)
                    f"→ step {step} (CO2KostAufG § 5, Anlage)")
         if factor != 1:
             why.append(f"band limits × {exact_str(factor)} for a period shorter than a year")
-        if item.heating_system_gmodg_43 and start >= date(2028, 1, 1):
-            rows = [r for r in co2_steps() if r.step == "S5A-3"]
-            tenant, landlord = Fraction(rows[0].tenant_pct), Fraction(rows[0].landlord_pct)
+        s5a = next(r for r in co2_steps() if r.step == "S5A-3")
+        if item.heating_system_gmodg_43 and _in_force(s5a.valid_from, s5a.valid_to, start):
+            tenant, landlord = Fraction(s5a.tenant_pct), Fraction(s5a.landlord_pct)
             why.append("§ 5a: 50/50 for heating systems under § 43 Abs. 1 GModG")
     else:
         row = next(r for r in co2_steps() if r.kind == "nonresidential")

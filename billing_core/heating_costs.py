@@ -18,7 +18,12 @@ from typing import Any
 from billing_core.apportion_input import BuildingConditions, CombinedItem, HeatSplitSpec
 from billing_core.cent_rounding import exact_str, half_up
 from billing_core.errors import AllocationError
-from billing_core.rule_tables import RuleTableError, calorific_value, heizkostenv_parameter
+from billing_core.rule_tables import (
+    RuleTableError,
+    calorific_value,
+    heizkostenv_parameter,
+    rule_in_force,
+)
 
 
 def _param(rule_id: str, on: date) -> Fraction:
@@ -43,9 +48,10 @@ def mandatory_70_applies(conditions: BuildingConditions, heat_supply: bool, on: 
         and conditions.exposed_pipes_mostly_insulated
     ):
         return False
-    rule = heizkostenv_parameter("HKV-7-1-S2-MANDATORY70", on)
-    supply_rule = heizkostenv_parameter("HKV-7-3-SUPPLY", on) if on >= date(2021, 12, 1) else None
-    return rule.in_force(on) and not (heat_supply and supply_rule is not None)
+    if not rule_in_force("HKV-7-1-S2-MANDATORY70", on):
+        return False  # before 2009 the rule was § 12 Abs. 6 a.F., not modelled
+    # § 7 Abs. 3 (since 2021-12-01) applies only Satz 1 and 3-5 to heat supply
+    return not (heat_supply and rule_in_force("HKV-7-3-SUPPLY", on))
 
 
 def consumption_share(
@@ -154,7 +160,9 @@ def hot_water_heat(item: CombinedItem, on: date, supplied_area_m2: Fraction) -> 
     if item.hot_water_volume_m3 is not None:
         if item.hot_water_mean_temp_c is None:
             raise AllocationError(f"{item.id}: hot_water_mean_temp_c is needed with the volume")
-        k = _param("HKV-9-2-S2-FACTOR", on) if on >= date(2021, 12, 1) else Fraction(5, 2)
+        # The 2021 amendment only rewrote Satz 2 as a numerical-value equation; the
+        # factor 2.5 is unchanged, so the row's value also serves earlier periods.
+        k = Fraction(heizkostenv_parameter("HKV-9-2-S2-FACTOR", None).decimal)
         cold = _param("HKV-9-2-S3-COLD", on)
         v, tw = Fraction(item.hot_water_volume_m3), Fraction(item.hot_water_mean_temp_c)
         q = k * v * (tw - cold)

@@ -93,17 +93,22 @@ def _heizkostenv_rows() -> tuple[RuleParameter, ...]:
     )
 
 
-def heizkostenv_parameter(rule_id: str, on: date) -> RuleParameter:
-    """The HeizkostenV parameter ``rule_id`` in force on ``on``."""
+def heizkostenv_parameter(rule_id: str, on: date | None) -> RuleParameter:
+    """The HeizkostenV parameter ``rule_id`` in force on ``on`` (None: whatever its dates)."""
     for row in _heizkostenv_rows():
         if row.rule_id == rule_id:
-            if not row.in_force(on):
+            if on is not None and not row.in_force(on):
                 raise RuleTableError(
                     f"heizkostenv_rules.csv: {rule_id} is not in force on {on.isoformat()} "
                     f"(valid {row.valid_from} .. {row.valid_to})"
                 )
             return row
     raise RuleTableError(f"heizkostenv_rules.csv: no rule {rule_id}")
+
+
+def rule_in_force(rule_id: str, on: date) -> bool:
+    """True when the HeizkostenV rule ``rule_id`` exists and is in force on ``on``."""
+    return any(r.rule_id == rule_id and r.in_force(on) for r in _heizkostenv_rows())
 
 
 def calorific_values(on: date) -> list[RuleParameter]:

@@ -298,3 +298,66 @@ def test_default_interest_follows_the_base_rate_change():
                                          "consumer", "ACT/365")
     assert exact == Fraction(100000 * (Fraction("7.27") * 10 + Fraction("6.27") * 10), 36500)
     assert cents == 371 and len(why) == 2  # 3.7096 EUR
+
+
+def test_without_interim_reading_users_share_the_units_consumption_by_degree_days():
+    units = [
+        {"id": "a", "living_area_m2": "100", "no_interim_reading": True,
+         "consumption": {"heat": "1000"},
+         "occupancies": [{"tenant": "old", "start": "2025-01-01", "end": "2025-01-31"},
+                         {"tenant": "new", "start": "2025-02-01", "end": "2025-12-31"}]},
+        {"id": "b", "living_area_m2": "100", "consumption": {"heat": "1000"}},
+    ]
+    item = {"kind": "heating", "id": "h", "total_cents": 200000,
+            "split": {"consumption_share_pct": "50"}}
+    result = run_data(building(units, [item]))
+    old = next(x for x in result.bill("a/old").lines if x.key == "consumption")
+    assert Fraction(old.unit_key_value) == 170  # 1000 × 170 ‰ (§ 9b Abs. 3 with Abs. 2)
+    assert result.bill("a/old").charges_cents == 17000  # 17 % of the unit's 100000
+    assert result.bill("a/new").charges_cents == 83000
+
+
+def test_heat_supply_divides_q_by_1_15():
+    units = [{"id": "a", "living_area_m2": "100", "consumption": {"heat": "1", "hot_water": "1"}}]
+    item = {"kind": "heating_hot_water_combined", "id": "j", "total_cents": 100000,
+            "system": "heat_supply", "hot_water_volume_m3": "46", "hot_water_mean_temp_c": "60",
+            "total_energy_kwh": "50000", "heating": {"consumption_share_pct": "50"},
+            "hot_water": {"consumption_share_pct": "50"}}
+    d = run_data(building(units, [item])).item("j").derivation
+    assert Fraction(d["q_after_heat_supply_factor_kwh"]) == 5000  # 2.5 × 46 × 50 / 1.15
+    assert (d["hot_water_cost_cents"], d["heating_cost_cents"]) == (10000, 90000)
+
+
+def test_vat_added_on_a_net_total_is_spread_over_the_lines():
+    units = [{"id": "a", "living_area_m2": "1"}, {"id": "b", "living_area_m2": "2"}]
+    item = {"kind": "allocated", "id": "x", "total_cents": 10000,
+            "vat": {"rate_pct": "19", "mode": "added"}}
+    result = run_data(building(units, [item]))
+    assert result.item("x").total_cents == 11900 and result.item("x").vat_cents == 1900
+    assert [b.vat_cents for b in result.bills] == [633, 1267]
+
+
+def test_cn_property_and_parking_fees_count_months_and_days():
+    units = [{"id": "101", "living_area_m2": "80", "parking_spaces": 1,
+              "occupancies": [{"tenant": "t", "start": "2025-03-16", "end": "2025-12-31"}]}]
+    items = [{"kind": "cn_property_fee", "id": "fee", "price_per_month": "2.8"},
+             {"kind": "cn_parking_fee", "id": "park", "price_per_month": "150"}]
+    result = run_data(building(units, items))
+    # 9 months + 16/31 of March
+    months = 9 + Fraction(16, 31)
+    assert result.item("fee").shares_cents["101/t"] == round(80 * Fraction("2.8") * months * 100)
+    assert result.item("park").shares_cents["101/t"] == round(150 * months * 100)
+    assert result.item("fee").shares_cents["101/vacant-2025-01-01"] == round(
+        80 * Fraction("2.8") * (2 + Fraction(15, 31)) * 100)
+
+
+def test_cn_shared_loss_between_master_and_household_meters_by_consumption():
+    units = [{"id": "1", "living_area_m2": "50", "consumption": {"water": "100"}},
+             {"id": "2", "living_area_m2": "50", "consumption": {"water": "300"}}]
+    item = {"kind": "cn_shared", "id": "loss", "method": "consumption", "meter": "water",
+            "master_meter": "440", "price_per_unit": "5"}
+    result = run_data(building(units, [item]))
+    assert result.item("loss").shares_cents == {"1": 5000, "2": 15000}
+    item["master_meter"] = "390"
+    with pytest.raises(AllocationError, match="negative common use"):
+        run_data(building(units, [item]))
