@@ -1,4 +1,7 @@
-"""The period a request asks about: ``?period=YYYY-MM`` or ``?start=DATE&end=DATE`` (end exclusive)."""
+"""The period a request asks about.
+
+``?period=YYYY-MM`` or ``?start=DATE&end=DATE`` (end exclusive), in the building's time zone.
+"""
 
 from __future__ import annotations
 

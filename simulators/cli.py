@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import typer
 
@@ -31,7 +32,5 @@ def building(
             typer.echo(f"  device {sim.main_device_id:3d}  {sim.main_meter_serial}  main meter")
             await asyncio.Event().wait()
 
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve())
-    except KeyboardInterrupt:
-        pass

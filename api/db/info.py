@@ -23,7 +23,8 @@ class DatabaseInfo:
 
 def database_info(dsn: str) -> DatabaseInfo:
     with psycopg.connect(dsn, autocommit=True) as conn:
-        server_version = str(conn.execute("SHOW server_version").fetchone()[0])  # type: ignore[index]
+        version_row = conn.execute("SHOW server_version").fetchone()
+        server_version = str(version_row[0]) if version_row else "?"
         ts_row = conn.execute(
             "SELECT EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb')"
         ).fetchone()

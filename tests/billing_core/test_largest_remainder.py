@@ -39,7 +39,9 @@ def test_negative_weight_names_unit() -> None:
     total=st.integers(-10**12, 10**12),
     weights=st.lists(st.integers(0, 10**9), min_size=1, max_size=30).filter(lambda w: sum(w) > 0),
 )
-def test_shares_sum_to_total_and_stay_within_one_cent_of_quota(total: int, weights: list[int]) -> None:
+def test_shares_sum_to_total_and_stay_within_one_cent_of_quota(
+    total: int, weights: list[int]
+) -> None:
     shares = split_by_weights(total, weights)
     assert sum(shares) == total
     weight_sum = sum(weights)

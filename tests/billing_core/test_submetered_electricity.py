@@ -26,7 +26,8 @@ def test_hand_computed_building() -> None:
     # units: 150.5 kWh × 30 ct = 4515 ct, split 100 : 50.5 → 3000 / 1515
     # common: 49.5 × 30 = 1485 ct, split 50 : 100 → 495 / 990
     assert [c.total_cents for c in bill.costs] == [4515, 1485]
-    assert [[line.amount_cents for line in u.lines] for u in bill.units] == [[3000, 495], [1515, 990]]
+    amounts = [[line.amount_cents for line in u.lines] for u in bill.units]
+    assert amounts == [[3000, 495], [1515, 990]]
     assert sum(u.total_cents for u in bill.units) == bill.total_cents == 6000
 
 

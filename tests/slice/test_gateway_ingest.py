@@ -49,7 +49,7 @@ async def poll_cycles(sim, cycles: int) -> list[Reading]:
 
 
 def test_polled_readings_land_with_the_simulators_values(db_dsn: str) -> None:
-    sim, registered = registered_demo_building(db_dsn)
+    sim, _ = registered_demo_building(db_dsn)
     readings = asyncio.run(poll_cycles(sim, 3))
     assert len(readings) == 3 * len(sim.units)
     with psycopg.connect(db_dsn, autocommit=True) as conn:
@@ -93,12 +93,12 @@ def test_a_batch_the_database_refuses_writes_nothing(db_dsn: str) -> None:
     good = Reading(sim.units[0].meter_serial, "energy_import_kwh", T0, Decimal("1"))
     bad = Reading(sim.units[1].meter_serial, "Energy Import", T0, Decimal("2"))
     with psycopg.connect(db_dsn, autocommit=True) as conn:
-        with pytest.raises(UplinkError, match="writing 2 readings .* failed: .*check constraint"):
+        with pytest.raises(UplinkError, match=r"writing 2 readings .* failed: .*check constraint"):
             write_readings(conn, [good, bad])
         count = conn.execute("SELECT count(*) FROM readings").fetchone()
     assert count is not None and count[0] == 0
 
 
 def test_a_reading_that_is_not_a_number_is_refused_at_the_source() -> None:
-    with pytest.raises(ValueError, match="SDM-1/energy_import_kwh .* is not a number"):
+    with pytest.raises(ValueError, match=r"SDM-1/energy_import_kwh .* is not a number"):
         Reading("SDM-1", "energy_import_kwh", T0, Decimal("NaN"))
