@@ -55,10 +55,7 @@ def _run(impl: ModuleType, count: int, seed: int) -> int:
     rng = random.Random(seed)
     decoded = 0
     for k in range(count):
-        if k % 5 == 4:
-            frame = _random_frame(rng)
-        else:
-            frame = _mutate(rng, rng.choice(SEEDS))
+        frame = _random_frame(rng) if k % 5 == 4 else _mutate(rng, rng.choice(SEEDS))
         try:
             telegram = impl.decode_frame(frame)
         except FrameError as exc:
