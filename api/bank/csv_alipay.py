@@ -24,7 +24,16 @@ import re
 
 from api.bank.csv_mapping import CsvRow, decode_text, parse_decimal, read_table
 from api.bank.errors import StatementFormatError
-from api.bank.statement import CREDIT, DEBIT, Entry, ParseResult, Statement, check_size, to_minor
+from api.bank.statement import (
+    CREDIT,
+    DEBIT,
+    Entry,
+    ParseResult,
+    Statement,
+    check_size,
+    find_creditor_reference,
+    to_minor,
+)
 
 _TIME = ("交易时间", "交易创建时间", "付款时间")
 _AMOUNT = ("金额", "金额（元）", "金额(元)")
@@ -101,6 +110,7 @@ def _entry(row: CsvRow, file: str | None) -> Entry:
         counterparty_name=_none(row.get(("交易对方",))),
         counterparty_account=_none(row.get(("对方账号",))),
         remittance=_none(row.get(("商品说明", "商品名称"))),
+        creditor_reference=find_creditor_reference(row.get(("商品说明", "商品名称"))),
         account_servicer_reference=_none(row.get(("交易订单号", "交易号"))),
         end_to_end_id=_none(row.get(("商家订单号",))),
         additional_info=_none(row.get(("备注",))),

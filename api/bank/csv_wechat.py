@@ -27,7 +27,16 @@ import re
 
 from api.bank.csv_mapping import CsvRow, decode_text, parse_decimal, read_table
 from api.bank.errors import StatementFormatError
-from api.bank.statement import CREDIT, DEBIT, Entry, ParseResult, Statement, check_size, to_minor
+from api.bank.statement import (
+    CREDIT,
+    DEBIT,
+    Entry,
+    ParseResult,
+    Statement,
+    check_size,
+    find_creditor_reference,
+    to_minor,
+)
 
 MERCHANT_HEADER = ("交易时间", "微信订单号", "商户订单号", "交易状态")
 PERSONAL_HEADER = ("交易时间", "交易类型", "交易对方", "收/支")
@@ -83,7 +92,8 @@ def _merchant(text: str, file: str | None) -> ParseResult:
         currency = (_none(row.get(("货币种类",))) or "CNY").upper()
         date, moment = _time(row, file)
         status = row.get(("交易状态",)) or ""
-        merchants.add(_none(row.get(("特约商户号", "子商户号"))) or row.get(("商户号",)))
+        sub_merchant = _none(row.get(("特约商户号", "子商户号")))
+        merchants.add(sub_merchant if sub_merchant not in (None, "0") else row.get(("商户号",)))
         entry = Entry(
             currency=currency,
             status="BOOK",
@@ -93,6 +103,7 @@ def _merchant(text: str, file: str | None) -> ParseResult:
             end_to_end_id=_none(row.get(("商户订单号",))),
             counterparty_account=_none(row.get(("用户标识",))),
             remittance=_none(row.get(("商品名称",))),
+            creditor_reference=find_creditor_reference(row.get(("商品名称",))),
             charges_minor=_amount(row, ("手续费",), file, currency),
             extra={
                 "trade_time": moment,
@@ -195,6 +206,7 @@ def _personal(text: str, file: str | None) -> ParseResult:
             value_date=date,
             counterparty_name=_none(row.get(("交易对方",))),
             remittance=_none(row.get(("商品",))),
+            creditor_reference=find_creditor_reference(row.get(("商品",))),
             account_servicer_reference=_none(row.get(("交易单号",))),
             end_to_end_id=_none(row.get(("商户单号",))),
             additional_info=note,
