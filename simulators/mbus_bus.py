@@ -72,8 +72,12 @@ def collide(answers: Sequence[bytes], skew_bits: int = BITS_SKEW_PER_SLAVE) -> b
 class MBusBus:
     """Slaves sharing one line: feed it master bytes, get the line's answer."""
 
-    def __init__(self, slaves: Sequence[MBusSlave]) -> None:
+    def __init__(self, slaves: Sequence[MBusSlave], *, echo: bool = False) -> None:
         self.slaves = list(slaves)
+        # Some level converters hear their own transmission and hand the
+        # master's frame back before the slave's answer (libmbus's
+        # purge_first_frame option exists for them).
+        self.echo = echo
         self.frames_heard = 0
         self.collisions = 0
         self.noise_bytes = 0
@@ -128,10 +132,13 @@ class _BusServer:
             frame, used = find_link_frame(channel.buffer)
             if frame is None and used == 0:
                 return
+            raw = bytes(channel.buffer[:used])
             del channel.buffer[:used]
             if frame is None:
                 self.bus.noise_bytes += used
                 continue
+            if self.bus.echo:
+                channel.write(raw)
             reply = self.bus.handle(frame)
             if reply is not None:
                 self._seq += 1

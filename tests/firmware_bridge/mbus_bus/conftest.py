@@ -59,8 +59,8 @@ def pty_bus() -> Iterator[BusFactory]:
     opened: list[tuple[PtyBusServer, SerialPort]] = []
 
     def start(slaves: Sequence[MBusSlave], *, response_timeout_s: float = RESPONSE_TIMEOUT_S,
-              **master_kwargs: object) -> tuple[MBusMaster, MBusBus]:
-        bus = MBusBus(slaves)
+              echo: bool = False, **master_kwargs: object) -> tuple[MBusMaster, MBusBus]:
+        bus = MBusBus(slaves, echo=echo)
         server = PtyBusServer(bus)
         server.start()
         port = SerialPort(server.port, BAUD, response_timeout_s=response_timeout_s,

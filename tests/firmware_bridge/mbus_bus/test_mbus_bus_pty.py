@@ -249,3 +249,27 @@ def test_invalid_addresses_are_refused_before_sending(pty_bus: BusFactory) -> No
     with pytest.raises(ValueError, match=r"ID digits are 0\.\.9 or F"):
         master.select("1234ABCDFFFFFFFF")
     assert bus.frames_heard == 0
+
+
+def test_echo_of_the_masters_own_frames_is_skipped(pty_bus: BusFactory) -> None:
+    meter = MBusSlave.from_encoded(
+        [water_meter(12121212, 1, more=True), water_meter(12121212, 2)], primary_address=6
+    )
+    master, _ = pty_bus([meter, slave(34343434, primary=7)], echo=True)
+    assert [_volume(f) for f in master.read(6)] == [Decimal("0.001"), Decimal("0.002")]
+    assert master.echoes == 3  # SND_NKE and two REQ_UD2
+    assert master.select("34343434FFFFFFFF") is Probe.SINGLE
+    assert master.noise_bytes == 0
+
+
+def test_collided_answers_never_read_as_one_clean_answer() -> None:
+    from firmware_bridge.codecs.mbus_link import SingleChar, find_link_frame
+    from simulators.mbus_bus import collide
+
+    garbled = collide([b"\xe5", b"\xe5"])
+    assert garbled != b"\xe5"
+    frame, used = find_link_frame(garbled)
+    assert not (isinstance(frame, SingleChar) and used == len(garbled))
+    long_a = encode_long_frame(0x08, 1, 0x72, bytes(12))
+    long_b = encode_long_frame(0x08, 2, 0x72, bytes(12))
+    assert find_link_frame(collide([long_a, long_b]))[0] is None

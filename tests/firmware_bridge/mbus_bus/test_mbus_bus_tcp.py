@@ -9,7 +9,7 @@ from conftest import BusFactory, slave, water_meter
 
 from firmware_bridge.codecs.mbus import decode_user_data
 from firmware_bridge.errors import FrameError, TransportError
-from firmware_bridge.transports.mbus_master import Probe
+from firmware_bridge.transports.mbus_master import MBusMaster, Probe
 from firmware_bridge.transports.tcp_stream import TcpStream
 from simulators.mbus_slave import Fault, MBusSlave
 
@@ -35,6 +35,21 @@ def test_tcp_faults_raise_clear_errors(tcp_bus: BusFactory) -> None:
         master.read(1)
     with pytest.raises(TransportError, match="no answer from tcp://"):
         master.read(9)
+
+
+def test_tcp_converter_closing_the_connection_is_a_transport_error() -> None:
+    from simulators.mbus_bus import MBusBus, TcpBusServer
+
+    server = TcpBusServer(MBusBus([slave(1, primary=1)]))
+    server.start()
+    host, port = server.address
+    with TcpStream(host, port, response_timeout_s=0.5) as stream:
+        master = MBusMaster(stream)
+        assert len(master.read(1)) == 1
+        server.stop()
+        closed = r"M-Bus TCP tcp://127\.0\.0\.1:\d+: (connection closed|send failed|receive failed)"
+        with pytest.raises(TransportError, match=closed):
+            master.read(1)
 
 
 def test_tcp_refused_connection_is_a_transport_error() -> None:
