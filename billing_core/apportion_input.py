@@ -255,8 +255,12 @@ class Co2Item:
     """CO2 costs of the fuel (CO2KostAufG): landlord's share by the building's step.
 
     Either ``co2_cost_cents`` and ``co2_kg`` from the supplier's invoice (§ 3),
-    or the energy and factors to compute them.  The tenants' part is split
-    like the item ``apportion_like`` (the heating costs) or by living area.
+    or the energy and factors to compute them (``co2_vat_rate_pct`` adds VAT to
+    the price component, § 3 Abs. 3).  When the CO2 cost is already part of a
+    heating item's total (the fuel invoice contains it), name that item in
+    ``included_in``: the landlord's share is then credited to the users like
+    that item.  Otherwise the tenants' part is charged as its own item, split
+    like ``apportion_like`` (the heating costs) or by living area.
     """
 
     kind: Literal["co2_cost"]
@@ -271,7 +275,9 @@ class Co2Item:
     emission_factor_kg_per_kwh_hi: NonNegDec | None = None
     co2_price_eur_per_t: NonNegDec | None = None
     living_area_m2: PosDec | None = None
+    co2_vat_rate_pct: Pct | None = None
     apportion_like: str | None = None
+    included_in: str | None = None
     constraint_building: bool = False
     constraint_heat_supply: bool = False
     heating_system_gmodg_43: bool = False
@@ -509,9 +515,10 @@ def _semantic_errors(data: ApportionInput) -> list[str]:
                 errors.append(
                     f"cost_items[{k}].components[{c_i}].meter: required for key consumption")
     for k, item in enumerate(data.cost_items):
-        ref = getattr(item, "apportion_like", None)
-        if ref is not None and ref not in item_ids:
-            errors.append(f"cost_items[{k}].apportion_like: unknown cost item {ref!r}")
+        for attr in ("apportion_like", "included_in"):
+            ref = getattr(item, attr, None)
+            if ref is not None and ref not in item_ids:
+                errors.append(f"cost_items[{k}].{attr}: unknown cost item {ref!r}")
     return errors
 
 

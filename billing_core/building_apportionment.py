@@ -45,7 +45,7 @@ from billing_core.apportion_input import (
     VatSpec,
 )
 from billing_core.bill import ApportionResult, Bill, BillLine, ItemResult, LandlordLine
-from billing_core.cent_rounding import exact_str, half_up
+from billing_core.cent_rounding import cents_str, exact_str, half_up
 from billing_core.cn_property_fees import monthly_fee_cents
 from billing_core.cn_shared_allocation import LEGAL_BASIS, shared_components, shared_total_cents
 from billing_core.cn_tiered_tariff import tiered_charge
@@ -320,21 +320,27 @@ def _co2(item: Co2Item, state: _State) -> None:
     area = sum((Fraction(u.living_area_m2) for u in state.data.units), Fraction(0))
     split = co2_split(item, area, p.start, p.end)
     legal = "CO2KostAufG §§ 5-8, Anlage"
-    if item.apportion_like is not None:
-        if item.apportion_like not in state.party_cents:
-            raise AllocationError(
-                f"{item.id}: apportion_like {item.apportion_like!r} must come earlier in cost_items"
-            )
-        like = state.party_cents[item.apportion_like]
+    like_id = item.included_in or item.apportion_like
+    if like_id is not None:
+        if like_id not in state.party_cents:
+            raise AllocationError(f"{item.id}: {like_id!r} must come earlier in cost_items")
+        like = state.party_cents[like_id]
         weights = [Fraction(like[party.party_id]) for party in state.parties]
-        comps = [_Component(f"tenants' CO2 share ({exact_str(split.tenant_pct)} %)",
-                            "like " + item.apportion_like, "cents", Fraction(100), weights)]
+        key, unit = "like " + like_id, "cents"
     else:
-        comps = _key_components([KeyComponent(key="living_area", pct=100)], state, item.id,
-                                set())
-        comps[0].name = f"tenants' CO2 share ({exact_str(split.tenant_pct)} %)"
+        weights = [key_value("living_area", party, state.units[party.unit_id], state.data)
+                   for party in state.parties]
+        key, unit = "living_area", "m²"
+    if item.included_in is not None:
+        # the CO2 cost is inside the heating total: credit the landlord's share
+        name = f"landlord's CO2 share credited ({exact_str(split.landlord_pct)} %)"
+        total = -split.landlord_cents
+    else:
+        name = f"tenants' CO2 share ({exact_str(split.tenant_pct)} %)"
+        total = split.tenant_cents
+    comps = [_Component(name, key, unit, Fraction(100), weights)]
     _emit(state, item_id=item.id, label=item.label or "CO2-Kosten", kind="co2_cost",
-          total_cents=split.tenant_cents, comps=comps, legal=legal,
+          total_cents=total, comps=comps, legal=legal,
           derivation=split.derivation, extra_notes=split.explanation)
     if split.landlord_cents:
         state.landlord.append(LandlordLine(
@@ -469,31 +475,47 @@ _HANDLERS = {
 
 
 def _cuts(state: _State) -> None:
+    """HeizkostenV § 12 Abs. 1 cuts, each on the party's summed share of the items it covers.
+
+    The cut is taken on the user's share as shown in the bill (BGH VIII ZR
+    329/14), so heating and hot water covered by the same cut are added
+    before the percentage is rounded once, half-up.
+    """
     duties = state.data.heizkostenv
     on = state.data.period.start
-    for item_id, label, cut_15, shares in state.heat_shares:
+    bases: dict[tuple[Fraction, str], dict[str, int]] = {}
+    labels: dict[tuple[Fraction, str], list[str]] = {}
+    for _item_id, label, cut_15, shares in state.heat_shares:
         cuts = tenant_cut_pcts(not_by_consumption=cut_15,
                                remote_missing=duties.remote_reading_missing,
                                info_missing=duties.monthly_information_missing,
                                owners_association=duties.owners_association, on=on)
-        for pct, citation in cuts:
-            total = 0
-            for party in state.parties:
-                base = shares[party.party_id]
-                if party.vacancy or base == 0:
-                    continue
-                cut = cut_cents(base, pct)
-                total += cut
-                state.lines.setdefault(party.party_id, []).append(BillLine(
-                    item_id=f"{item_id}.cut", item=f"{label}: Kürzung", component="tenant's cut",
-                    key="pct", key_unit="%", unit_key_value=exact_str(pct),
-                    total_key_value="100", share=exact_str(pct / 100), item_total_cents=base,
-                    amount_cents=-cut, legal_basis=f"HeizkostenV {citation}",
-                    explanation=(f"{exact_str(pct)} % of {base} cents = {cut} cents (half-up)",)))
-            if total:
-                state.landlord.append(LandlordLine(f"{item_id}.cut",
-                                                   f"tenants' cut {exact_str(pct)} % ({citation})",
-                                                   total, f"HeizkostenV {citation}"))
+        for cut in cuts:
+            per_party = bases.setdefault(cut, {})
+            labels.setdefault(cut, []).append(label)
+            for party_id, cents in shares.items():
+                per_party[party_id] = per_party.get(party_id, 0) + cents
+    for (pct, citation), per_party in bases.items():
+        what = " + ".join(labels[(pct, citation)])
+        cut_id = "heizkostenv-cut-" + citation.split()[-1] + "-" + exact_str(pct)
+        total = 0
+        for party in state.parties:
+            base = per_party.get(party.party_id, 0)
+            if party.vacancy or base <= 0:
+                continue
+            cut = cut_cents(base, pct)
+            total += cut
+            state.lines.setdefault(party.party_id, []).append(BillLine(
+                item_id=cut_id, item=f"Kürzung {what}", component="tenant's cut",
+                key="pct", key_unit="%", unit_key_value=exact_str(pct),
+                total_key_value="100", share=exact_str(pct / 100), item_total_cents=base,
+                amount_cents=-cut, legal_basis=f"HeizkostenV {citation}",
+                explanation=(f"{exact_str(pct)} % of {cents_str(base)} = {cents_str(cut)} "
+                             "(half-up)",)))
+        if total:
+            state.landlord.append(LandlordLine(
+                cut_id, f"tenants' cut {exact_str(pct)} % ({citation}) on {what}", total,
+                f"HeizkostenV {citation}"))
 
 
 def apportion_building(data: ApportionInput) -> ApportionResult:

@@ -93,8 +93,10 @@ def co2_split(item: Co2Item, building_area_m2: Fraction, start: date, end: date)
     if item.co2_cost_cents is not None:
         cost = item.co2_cost_cents
     elif item.co2_price_eur_per_t is not None:
-        cost = units_to_cents(kg / 1000 * Fraction(item.co2_price_eur_per_t))
-        why.append(f"CO2 cost = {exact_str(kg)} kg × {exact_str(item.co2_price_eur_per_t)} EUR/t")
+        vat = Fraction(item.co2_vat_rate_pct or 0)
+        cost = units_to_cents(kg / 1000 * Fraction(item.co2_price_eur_per_t) * (1 + vat / 100))
+        why.append(f"CO2 cost = {exact_str(kg)} kg × {exact_str(item.co2_price_eur_per_t)} EUR/t"
+                   + (f" + {exact_str(vat)} % VAT (§ 3 Abs. 3)" if vat else ""))
     else:
         raise AllocationError(f"{item.id}: give co2_cost_cents or co2_price_eur_per_t")
     deriv["co2_cost_cents"] = cost

@@ -361,3 +361,36 @@ def test_cn_shared_loss_between_master_and_household_meters_by_consumption():
     item["master_meter"] = "390"
     with pytest.raises(AllocationError, match="negative common use"):
         run_data(building(units, [item]))
+
+
+def test_section_12_cut_is_taken_once_on_the_summed_heating_and_hot_water_share():
+    units = [{"id": "a", "living_area_m2": "50"}]
+    items = [{"kind": "heating", "id": "h", "total_cents": 100001,
+              "split": {"billed_by_consumption": False}},
+             {"kind": "hot_water", "id": "w", "total_cents": 23455,
+              "split": {"billed_by_consumption": False}}]
+    result = run_data(building(units, items))
+    cuts = [x for x in result.bill("a").lines if x.component == "tenant's cut"]
+    assert [c.amount_cents for c in cuts] == [-18518]  # 15 % of 1234.56, not 150.00 + 35.18
+    assert result.bill("a").charges_cents == 123456 - 18518
+
+
+def test_co2_included_in_heating_costs_credits_the_landlords_share_like_heating():
+    units = [{"id": "a", "living_area_m2": "50", "consumption": {"heat": "100"}},
+             {"id": "b", "living_area_m2": "50", "consumption": {"heat": "300"}}]
+    items = [{"kind": "heating", "id": "h", "total_cents": 100000,
+              "split": {"consumption_share_pct": "50"}},
+             {"kind": "co2_cost", "id": "c", "co2_kg": "2000", "co2_cost_cents": 10000,
+              "included_in": "h"}]
+    result = run_data(building(units, items))
+    # 2000 kg / 100 m² = 20.0 kg/m²/a → step 3, landlord 20 % = 20.00 EUR credited 3:5
+    assert result.item("c").shares_cents == {"a": -750, "b": -1250}
+    assert result.landlord[0].amount_cents == 2000
+
+
+def test_co2_price_with_vat_on_the_price_component():
+    units = [{"id": "a", "living_area_m2": "380"}]
+    item = {"kind": "co2_cost", "id": "c", "co2_kg": "7074.39096", "co2_price_eur_per_t": "30",
+            "co2_vat_rate_pct": "19"}
+    d = run_data(building(units, [item])).item("c").derivation
+    assert d["co2_cost_cents"] == 25256  # 212.2317288 EUR × 1.19 = 252.555757… → 252.56
