@@ -75,7 +75,12 @@ def de_building(units, items, start="2025-01-01", end="2025-12-31", **extra):
 
 def check_combined(tmp_path: Path, inp: dict, exp: dict) -> None:
     """HeizkostenV § 9: Q by volume or area, factors, B = Q / Hi, hot-water share."""
-    system = "heat_pump" if "heat pump" in inp.get("heating_system", "") else "boiler"
+    kind_text = inp.get("heating_system", "").casefold()
+    system = "boiler"
+    if "heat pump" in kind_text or "wärmepumpe" in kind_text:
+        system = "heat_pump"
+    elif any(w in kind_text for w in ("district", "fernwärme", "wärmeliefer", "heat supply")):
+        system = "heat_supply"
     combined: dict[str, Any] = {"kind": "heating_hot_water_combined", "id": "joint",
                                 "system": system,
                                 "hot_water": {"consumption_share_pct": "50"},
@@ -85,13 +90,20 @@ def check_combined(tmp_path: Path, inp: dict, exp: dict) -> None:
         combined["hot_water_mean_temp_c"] = inp["hot_water_mean_temp_c"]
     if "area_supplied_with_hot_water_m2" in inp:
         combined["area_supplied_with_hot_water_m2"] = inp["area_supplied_with_hot_water_m2"]
-    if "Brennwert" in inp.get("gas_billed_on", ""):
+    if "hot_water_heat_kwh" in inp:
+        combined["hot_water_heat_kwh"] = inp["hot_water_heat_kwh"]
+    billed_on = inp.get("gas_billed_on", "")
+    if "Brennwert" in billed_on or "Hs" in billed_on or "gross" in billed_on:
         combined["gas_billed_on_gross_calorific_value"] = True
-    if "gas_total_kwh_hs" in inp:
-        combined["total_energy_kwh"] = inp["gas_total_kwh_hs"]
-    elif "fuel_total_l" in inp:
+    energy_keys = [k for k in inp if "_total_kwh" in k]
+    quantity_keys = [k for k in inp if k.startswith("fuel_total_") and k != "fuel_total_kwh"]
+    if quantity_keys and "fuel" in inp:
         combined["fuel"] = inp["fuel"]
-        combined["fuel_quantity"] = inp["fuel_total_l"]
+        combined["fuel_quantity"] = inp[quantity_keys[0]]
+        if "hi_from_invoice" in inp and inp["hi_from_invoice"] is not None:
+            combined["hi_from_invoice"] = inp["hi_from_invoice"]
+    elif energy_keys:
+        combined["total_energy_kwh"] = inp[energy_keys[0]]
     else:
         combined["total_energy_kwh"] = "1000000"  # not part of the example
     combined["total_cents"] = cents(inp["joint_cost_eur"]) if "joint_cost_eur" in inp else 100000
@@ -256,16 +268,21 @@ def _snake(component: str) -> str:
 
 def check_tiered(tmp_path: Path, inp: dict, exp: dict) -> None:
     """Beijing tiered water / electricity for one household and year."""
-    if "annual_consumption_m3" in inp:
-        utility, qty, supply = "water", inp["annual_consumption_m3"], inp["supply"]
-    else:
-        utility, qty, supply = "electricity", inp["annual_consumption_kwh"], None
+    key = next(k for k in inp if k.endswith(("_consumption_m3", "_consumption_kwh")))
+    utility = "water" if key.endswith("_m3") else "electricity"
+    basis = inp.get("tier_basis", "monthly" if key.startswith("monthly") else "annual")
+    qty, supply = inp[key], inp.get("supply")
     unit = {"id": "101", "living_area_m2": "90", "consumption": {utility: qty}}
+    if "persons" in inp:
+        unit["persons"] = inp["persons"]
     tariff = {"kind": "cn_tiered_tariff", "id": "tariff", "utility": utility, "meter": utility,
-              "tier_basis": inp.get("tier_basis", "annual")}
+              "tier_basis": basis}
     if supply:
         tariff["supply"] = supply
-    out = run(tmp_path, _cn_building([unit], [tariff]))
+    cn = _cn_building([unit], [tariff])
+    if basis == "monthly":
+        cn["period"] = {"start": "2025-01-01", "end": "2025-01-31"}
+    out = run(tmp_path, cn)
     d = item(out, "tariff")["derivation"]["per_party"]["101"]
     for got, want in zip(d["tiers"], exp["tiers"], strict=True):
         assert got["tier"] == want["tier"]
@@ -285,10 +302,22 @@ def check_tiered(tmp_path: Path, inp: dict, exp: dict) -> None:
 
 def check_gongtan(tmp_path: Path, inp: dict, exp: dict) -> None:
     """公摊 by area (Civil Code Art. 283 default) and by household."""
-    units = [{"id": u["id"], "living_area_m2": u["area_m2"]} for u in inp["units"]]
-    for method, key in (("area", "by_area_cny"), ("household", "by_household_cny")):
+    units = []
+    for u in inp["units"]:
+        unit = {"id": u["id"], "living_area_m2": u["area_m2"]}
+        used = [k for k in u if k.startswith("consumption")]
+        if used:
+            unit["consumption"] = {"shared": u[used[0]]}
+        units.append(unit)
+    methods = {"by_area_cny": "area", "by_household_cny": "household",
+               "by_consumption_cny": "consumption"}
+    for key, method in methods.items():
+        if key not in exp:
+            continue
         shared = {"kind": "cn_shared", "id": "common", "method": method,
                   "total_cents": cents(inp["common_cost_cny"])}
+        if method == "consumption":
+            shared["meter"] = "shared"
         out = run(tmp_path, _cn_building(units, [shared]))
         for uid, cny in exp[key].items():
             assert bill(out, uid)["charges_cents"] == cents(cny)
@@ -301,7 +330,8 @@ def check_default_interest(tmp_path: Path, inp: dict, exp: dict) -> None:
                 "principal_cents": cents(inp["principal_eur"]),
                 "interest_from": inp["interest_from"],
                 "interest_to_inclusive": inp["interest_to_inclusive"],
-                "debtor": inp["debtor"], "day_count": inp["day_count"]}
+                "debtor": "consumer" if inp["debtor"] == "consumer" else "business",
+                "day_count": inp.get("day_count", "ACT/365")}
     out = run(tmp_path, de_building([unit], [interest]))
     d = item(out, "interest")["derivation"]
     assert d["days"] == exp["days"]
@@ -319,7 +349,9 @@ def check_cn_late_fee(tmp_path: Path, inp: dict, exp: dict) -> None:
     unit = {"id": "101", "living_area_m2": "80"}
     fee = {"kind": "cn_electricity_late_fee", "id": "late", "unit": "101",
            "arrears_cents": cents(inp["arrears_cny"]), "days_overdue": inp["days_overdue"],
-           "user": inp["user"]}
+           "user": "residential" if inp["user"] == "residential" else "other"}
+    if "prior_year_arrears_cny" in inp:
+        fee["prior_year_arrears_cents"] = cents(inp["prior_year_arrears_cny"])
     out = run(tmp_path, _cn_building([unit], [fee]))
     assert bill(out, "101")["charges_cents"] == cents(exp["penalty_cny"])
 
@@ -330,7 +362,8 @@ def dispatch(inp: dict):
         return check_fuel_cases
     if "cases" in inp and "co2_kg" in inp["cases"][0]:
         return check_co2_steps
-    if "hot_water_heat_metered" in inp:
+    if {"hot_water_heat_metered", "hot_water_volume_m3", "area_supplied_with_hot_water_m2",
+            "hot_water_heat_kwh"} & set(inp):
         return check_combined
     if "variants" in inp:
         return check_heating_variants
@@ -342,7 +375,7 @@ def dispatch(inp: dict):
         return check_cut
     if "gas_consumption_kwh_hs" in inp:
         return check_co2
-    if "annual_consumption_m3" in inp or "annual_consumption_kwh" in inp:
+    if any(k.endswith(("_consumption_m3", "_consumption_kwh")) for k in inp):
         return check_tiered
     if "common_cost_cny" in inp:
         return check_gongtan
