@@ -236,6 +236,10 @@ def _account(statement: Statement, value: str) -> None:
     if is_iban(compact):
         statement.account_iban = compact
         return
+    if re.fullmatch(r"[A-Z]{2}\d{2}[A-Z0-9]+[A-Z]{3}", compact) and is_iban(compact[:-3]):
+        statement.account_iban = compact[:-3]  # "NL91ABNA0417164300EUR" (ING, Rabobank)
+        statement.currency = statement.currency or compact[-3:]
+        return
     head, _, tail = compact.partition("/")
     if tail and is_iban(tail):
         statement.account_iban = tail
@@ -309,7 +313,9 @@ def _line_61(fld: _Field, file: str | None, statement: Statement) -> Entry:
             match["amount"], currency, file=file, line=fld.line_no, element=":61:"
         ),
         currency=currency,
-        credit_debit=CREDIT if mark.endswith("C") else DEBIT,
+        # SWIFT field 61 subfield 3: RC = reversal of a credit (a debit entry),
+        # RD = reversal of a debit (a credit entry); EC/ED are expected (MT942).
+        credit_debit=CREDIT if mark in ("C", "RD", "EC") else DEBIT,
         reversal=mark in ("RC", "RD"),
         status="BOOK" if not mark.startswith("E") else "PDNG",
         booking_date=booking_date,
@@ -331,15 +337,15 @@ def _line_61(fld: _Field, file: str | None, statement: Statement) -> Entry:
 def _structured_parts(text: str) -> tuple[str, dict[str, str]] | None:
     """GVC and ?NN subfields of a German structured :86:, or None for free text."""
     joined = "".join(text.split("\n")).lstrip()
-    match = re.match(r"^(\d{3})\?(?=\d\d)", joined)
+    match = re.match(r"^(\d{3})?\?(?=\d\d)", joined)
     if match is None:
         return None
     subfields: dict[str, str] = {}
-    pieces = re.split(r"\?(\d\d)", joined[3:])
+    pieces = re.split(r"\?(\d\d)", joined[match.end() - 1 :])
     # pieces: ["", "00", "text", "10", "text", ...]
     for code, value in zip(pieces[1::2], pieces[2::2], strict=True):
         subfields[code] = subfields.get(code, "") + value
-    return match.group(1), subfields
+    return match.group(1) or "", subfields
 
 
 def split_sepa_keywords(purpose: str) -> dict[str, str]:
@@ -354,10 +360,73 @@ def split_sepa_keywords(purpose: str) -> dict[str, str]:
     return result
 
 
+_NL_KEYS = (
+    "TRTP|CNTP|IBAN|BIC|NAME|ADDR|REMI|EREF|MARF|CSID|RTRN|ORDP|BENM|PURP|ULTC|ULTD|ISDT|SVCL"
+)
+_NL_KEYS += "|PREF|BUSP|CHGS|EXCH|OCMT|ID"
+_NL_KEY_RE = re.compile(rf"/({_NL_KEYS})/")
+_NL_START_RE = re.compile(rf"^/({_NL_KEYS})/")
+
+
+def _nl_structured(entry: Entry, text: str, currency: str, fld: _Field, file: str | None) -> None:
+    """Dutch structured :86: (NVB / SEPA MT940 of ING, ABN AMRO, Rabobank).
+
+    ``/TRTP/SEPA OVERBOEKING/IBAN/NL..../BIC/INGBNL2A/NAME/J. Jansen/REMI/USTD//text/
+    EREF/ref/`` -- keywords between slashes; Rabobank writes the counterparty as
+    ``/CNTP/account/BIC/name/city/``. A value may itself contain ``/``, so values
+    run up to the next *known* keyword.
+    """
+    found = list(_NL_KEY_RE.finditer(text))
+    fields: dict[str, str] = {}
+    for index, match in enumerate(found):
+        end = found[index + 1].start() if index + 1 < len(found) else len(text)
+        value = text[match.end() : end]
+        fields.setdefault(match.group(1), value.rstrip("/"))
+    entry.extra["nl_fields"] = fields
+    entry.extra["transaction_type_text"] = fields.get("TRTP")
+    if "CNTP" in fields:
+        parts = [*fields["CNTP"].split("/"), "", "", ""][:4]
+        entry.counterparty_account = parts[0] or None
+        entry.counterparty_bic = parts[1] or None
+        entry.counterparty_name = parts[2] or None
+    entry.counterparty_account = fields.get("IBAN") or entry.counterparty_account
+    entry.counterparty_bic = fields.get("BIC") or entry.counterparty_bic
+    entry.counterparty_name = fields.get("NAME") or entry.counterparty_name
+    remi = fields.get("REMI", "")
+    if remi.startswith("USTD//"):
+        entry.remittance = remi[6:] or None
+    elif remi.startswith("STRD/"):
+        # STRD/CUR/<reference>: a structured creditor reference (ISO 11649 or NL 16-digit)
+        reference = remi.split("/", 2)[-1]
+        entry.creditor_reference = reference or None
+        entry.remittance = reference or None
+    else:
+        entry.remittance = remi or None
+    if entry.creditor_reference is None:
+        entry.creditor_reference = find_creditor_reference(entry.remittance)
+    eref = fields.get("EREF")
+    entry.end_to_end_id = eref if eref and eref.upper() != "NOTPROVIDED" else None
+    entry.mandate_id = fields.get("MARF") or None
+    entry.creditor_scheme_id = fields.get("CSID") or None
+    entry.purpose_code = fields.get("PURP") or None
+    if fields.get("RTRN"):
+        entry.return_reason = fields["RTRN"].split("/")[0]
+    for key, target in (("CHGS", "charges_minor"), ("OCMT", "original_amount_minor")):
+        amount = re.search(r"\d+[,.]?\d*", fields.get(key, ""))
+        if amount:
+            value = to_minor(
+                amount.group(0), currency, file=file, line=fld.line_no, element=f":86: /{key}/"
+            )
+            setattr(entry, target, value)
+
+
 def _details_86(entry: Entry, fld: _Field, currency: str, file: str | None) -> None:
     text = fld.text
     entry.extra["text_86"] = text
     parsed = _structured_parts(text)
+    if parsed is None and _NL_START_RE.match("".join(fld.lines).lstrip()):
+        _nl_structured(entry, "".join(fld.lines).strip(), currency, fld, file)
+        return
     if parsed is None:
         free = " ".join(line.strip() for line in fld.lines).strip()
         legacy = re.match(r"^(\d{3})(\D.*)$", free)
@@ -370,10 +439,10 @@ def _details_86(entry: Entry, fld: _Field, currency: str, file: str | None) -> N
         entry.remittance_lines = [line.strip() for line in fld.lines if line.strip()]
         return
     gvc, sub = parsed
-    entry.extra["gvc"] = gvc
+    entry.extra["gvc"] = gvc or None
     entry.extra["subfields"] = sub
-    entry.proprietary_code = gvc
-    entry.proprietary_code_issuer = "DK"
+    entry.proprietary_code = gvc or None
+    entry.proprietary_code_issuer = "DK" if gvc else None
     purpose_codes = [f"{n}" for n in range(20, 30)] + ["60", "61", "62", "63"]
     lines = [sub[c] for c in purpose_codes if c in sub]
     purpose = "".join(lines)

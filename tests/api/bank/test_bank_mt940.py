@@ -62,7 +62,7 @@ def statement_with(line_61: str, line_86: str | None = None, currency: str = "EU
             dict(
                 value_date="2013-12-31",
                 booking_date="2014-01-02",
-                credit_debit="DBIT",
+                credit_debit="CRDT",
                 reversal=True,
                 amount_minor=1200,
                 funds=None,
@@ -75,7 +75,7 @@ def statement_with(line_61: str, line_86: str | None = None, currency: str = "EU
             dict(
                 value_date="2023-01-05",
                 booking_date="2022-12-30",
-                credit_debit="CRDT",
+                credit_debit="DBIT",
                 reversal=True,
                 amount_minor=150,
                 funds="R",
@@ -224,3 +224,49 @@ def test_german_86_split_agrees_with_the_mt940_library() -> None:
                     assert theirs["purpose"] == sepa["SVWZ"], where
                 compared += 1
     assert compared >= 15
+
+
+def test_dutch_structured_86_ing_layout() -> None:
+    line_86 = (
+        "/TRTP/SEPA OVERBOEKING/IBAN/NL32INGB0000012345/BIC/INGBNL2A/NAME/J. JANSEN/\n"
+        "REMI/USTD//Huur maart 2024 app 12/EREF/NOTPROVIDED"
+    )
+    data = statement_with("240301C950,00NTRFNONREF", line_86).replace(
+        b":25:DE89370400440532013000", b":25:NL91ABNA0417164300EUR"
+    )
+    (statement,) = parse_mt940(data).statements
+    assert statement.account_iban == "NL91ABNA0417164300"
+    (entry,) = statement.entries
+    assert entry.counterparty_account == "NL32INGB0000012345"
+    assert entry.counterparty_bic == "INGBNL2A"
+    assert entry.counterparty_name == "J. JANSEN"
+    assert entry.remittance == "Huur maart 2024 app 12"
+    assert entry.end_to_end_id is None
+    assert entry.extra["transaction_type_text"] == "SEPA OVERBOEKING"
+
+
+def test_dutch_structured_86_rabobank_return() -> None:
+    line_86 = (
+        "/EREF/E2E-INV-9//MARF/MANDATE-3//CSID/NL12ZZZ123456780000//CNTP/NL91ABNA041716430\n"
+        "0/ABNANL2A/Jansen/Utrecht//REMI/STRD/CUR/RF18539007547034//RTRN/MD06/"
+    )
+    (statement,) = parse_mt940(statement_with("240301D12,50NRTINONREF", line_86)).statements
+    (entry,) = statement.entries
+    assert entry.end_to_end_id == "E2E-INV-9"
+    assert entry.mandate_id == "MANDATE-3"
+    assert entry.creditor_scheme_id == "NL12ZZZ123456780000"
+    assert (entry.counterparty_account, entry.counterparty_bic, entry.counterparty_name) == (
+        "NL91ABNA0417164300",
+        "ABNANL2A",
+        "Jansen",
+    )
+    assert entry.creditor_reference == "RF18539007547034"
+    assert entry.return_reason == "MD06"
+
+
+def test_structured_86_without_gvc() -> None:
+    line_86 = "?00GUTSCHRIFT?20SVWZ+Miete?32Anna Mieterin"
+    (statement,) = parse_mt940(statement_with("240301C5,NTRFNONREF", line_86)).statements
+    (entry,) = statement.entries
+    assert entry.extra["subfields"]["00"] == "GUTSCHRIFT"
+    assert (entry.remittance, entry.counterparty_name) == ("Miete", "Anna Mieterin")
