@@ -91,7 +91,8 @@ def _err(message: str, offset: int, field: str) -> FrameError:
 # ---------------------------------------------------------------- VIB meaning
 
 # (unit, quantity, scale, meanings, kind, text) per VIB; kind is "" (number),
-# "date" (value is a time point) or "mfr" (manufacturer-specific VIB).
+# "date" (value is a time point) or "mfr" (VIFE 7Fh: the data is the
+# manufacturer's, kept as bytes).
 _VIB_CACHE: dict[tuple, tuple] = {}
 _VIB_CACHE_MAX = 4096
 
@@ -116,8 +117,9 @@ def _vib_meaning(vif: int, vife: tuple[int, ...], text: str | None) -> tuple:
     elif (vif & 0x7F) == 0x7C:
         unit, quantity = "", text or ""
     elif (vif & 0x7F) == 0x7F:
+        # VIF 7Fh/FFh: the unit is the manufacturer's, the data still follows
+        # the DIF coding (EN 13757-3 6.4.1); its VIFEs are the manufacturer's.
         unit, quantity = "", "Manufacturer specific"
-        kind = "mfr"
         orthogonal = ()
         if vife:
             meanings.append("manufacturer specific VIFE " + " ".join(f"{b:02X}" for b in vife))
@@ -132,6 +134,8 @@ def _vib_meaning(vif: int, vife: tuple[int, ...], text: str | None) -> tuple:
     for n, b in enumerate(orthogonal):
         code = b & 0x7F
         if code == 0x7F:
+            # "next VIFEs and data of this block are manufacturer specific"
+            kind = "mfr"
             rest = orthogonal[n + 1:]
             meanings.append(ORTHOGONAL_VIFE[code])
             if rest:

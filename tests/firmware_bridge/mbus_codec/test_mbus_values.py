@@ -130,11 +130,17 @@ def test_plain_text_vif_with_vife(impl: ModuleType) -> None:
     assert rec.value == Decimal("45.64")
 
 
-def test_manufacturer_specific_vif_keeps_bytes(impl: ModuleType) -> None:
-    rec = _one(impl, "01FF0105")
-    assert rec.quantity == "Manufacturer specific"
-    assert rec.value == b"\x05"
+def test_manufacturer_specific_vif_still_decodes_the_dif_coding(impl: ModuleType) -> None:
+    rec = _one(impl, "02FF01FEFF")
+    assert (rec.quantity, rec.unit, rec.value) == ("Manufacturer specific", "", Decimal(-2))
     assert rec.vife == (0x01,)
+    assert rec.vife_meanings == ("manufacturer specific VIFE 01",)
+
+
+def test_vife_7f_makes_the_data_manufacturer_specific(impl: ModuleType) -> None:
+    rec = _one(impl, "02937F1234")  # VIF 13h, VIFE 7Fh: data is the manufacturer's
+    assert rec.value == b"\x12\x34"
+    assert rec.vife_meanings[-1].startswith("next VIFE's and data")
 
 
 def test_error_flags_are_unsigned(impl: ModuleType) -> None:
