@@ -27,6 +27,7 @@ from firmware_bridge.transports.mbus_master import (
     WILDCARD_MASK,
     ByteStream,
     MBusMaster,
+    Probe,
     SecondaryAddress,
 )
 from firmware_bridge.transports.serial_port import DEFAULT_BAUD_RATE, SerialPort
@@ -88,8 +89,11 @@ def scan(
         if primary:
             if not 0 <= first <= last <= 250:
                 raise ValueError(f"--first {first} --last {last}: need 0 <= first <= last <= 250")
-            for address in master.scan_primary(range(first, last + 1)):
-                typer.echo(f"primary {address}")
+            for address, outcome in master.scan_primary(range(first, last + 1)):
+                if outcome is Probe.SINGLE:
+                    typer.echo(f"primary {address}")
+                else:
+                    typer.echo(f"collision at primary {address} (several slaves)", err=True)
             return
         result = master.scan_secondary(
             mask,

@@ -24,8 +24,8 @@ Faults, consumed one per answer from ``faults`` (``None`` there means answer
 normally; when the queue is empty ``always_fault`` applies, if set):
 :attr:`Fault.NO_ANSWER`, :attr:`Fault.WRONG_CHECKSUM` (CS byte off by one;
 an ``E5`` becomes ``E4``), :attr:`Fault.GARBAGE` (noise bytes instead of the
-answer, as from a collision), :attr:`Fault.SLOW` (the answer comes after
-``slow_delay_s``).
+answer, as long as it or ``garbage_bytes``), :attr:`Fault.SLOW` (the answer
+comes after ``slow_delay_s``).
 """
 
 from __future__ import annotations
@@ -65,6 +65,7 @@ BAUD_RATE_BY_CI = {0xB8: 300, 0xB9: 600, 0xBA: 1200, 0xBB: 2400, 0xBC: 4800, 0xB
                    0xBE: 19200, 0xBF: 38400}
 C_FUNCTION_MASK = 0x4F  # C without FCB/FCV
 _START_BYTES = (0x10, 0x68, ACK)
+_NOISE_BYTES = [b for b in range(256) if b not in _START_BYTES]
 
 
 class Fault(Enum):
@@ -122,6 +123,7 @@ class MBusSlave:
         faults: Iterable[Fault | None] = (),
         always_fault: Fault | None = None,
         slow_delay_s: float = 0.5,
+        garbage_bytes: int | None = None,
         seed: int = 0,
     ) -> None:
         if not telegrams:
@@ -140,6 +142,7 @@ class MBusSlave:
         self.faults: deque[Fault | None] = deque(faults)
         self.always_fault = always_fault
         self.slow_delay_s = slow_delay_s
+        self.garbage_bytes = garbage_bytes
         self.selected = False
         self.baudrate = 2400
         self.requests = 0
@@ -246,11 +249,8 @@ class MBusSlave:
             bad = bytearray(data)
             bad[-2] = (bad[-2] + 1) & 0xFF
             return Reply(bytes(bad))
-        noise = bytes(
-            self._random.choice([b for b in range(256) if b not in _START_BYTES])
-            for _ in range(max(len(data), 3))
-        )
-        return Reply(noise)
+        length = self.garbage_bytes or max(len(data), 3)
+        return Reply(bytes(self._random.choices(_NOISE_BYTES, k=length)))
 
 
 __all__ = ["Fault", "MBusSlave", "Reply", "hex_file_bytes", "selection_matches"]

@@ -70,6 +70,8 @@ C_DIRECTION_MASTER = 0x40
 DEFAULT_MAX_DATA_RETRY = 3  # libmbus max_data_retry
 DEFAULT_MAX_SEARCH_RETRY = 1  # libmbus max_search_retry
 DEFAULT_MAX_FRAMES = 16
+LONG_FRAME_MAX_BYTES = 261  # 68 L L 68 + L (<= 255) + CS 16
+MAX_RECEPTION_BYTES = 4 * LONG_FRAME_MAX_BYTES
 
 
 class ByteStream(Protocol):
@@ -315,11 +317,13 @@ class MBusMaster:
         )
         buf = self._pending
         noise = bytearray()
+        consumed = 0
         while True:
             while buf:
                 frame, used = find_link_frame(buf)
                 if frame is None and used == 0:
                     break
+                consumed += used
                 if frame is None:
                     noise += buf[:used]
                     del buf[:used]
@@ -330,6 +334,13 @@ class MBusMaster:
                     continue
                 self.noise_bytes += len(noise)
                 return Reception(frame, bytes(noise))
+            if consumed + len(buf) > MAX_RECEPTION_BYTES:
+                # A babbling line: any frame would have shown up by now, so
+                # give up rather than hang (the next request discards the rest).
+                leftover = bytes(noise) + bytes(buf)
+                buf.clear()
+                self.noise_bytes += len(leftover)
+                return Reception(None, leftover)
             if buf or noise:
                 wait = self.stream.frame_gap_s
             else:
@@ -350,13 +361,18 @@ class MBusMaster:
             self._pending.clear()
             return True
         extra = self.stream.read(self.stream.frame_gap_s)
-        if extra:
-            self.noise_bytes += len(extra)
-            # drain the rest of the garbage so the next request starts clean
-            while self.stream.read(self.stream.frame_gap_s):
-                pass
-            return True
-        return False
+        if not extra:
+            return False
+        self.noise_bytes += len(extra)
+        # Drain the rest of the garbage so the next request starts clean, but
+        # never for longer than one answer could take.
+        deadline = time.monotonic() + self.stream.response_timeout_s
+        while time.monotonic() < deadline:
+            more = self.stream.read(self.stream.frame_gap_s)
+            if not more:
+                break
+            self.noise_bytes += len(more)
+        return True
 
     def _garbled(self, what: str, noise: bytes) -> FrameError:
         shown = noise[:16].hex(" ").upper()
@@ -403,15 +419,21 @@ class MBusMaster:
         self._acked(encode_short_frame(SND_NKE, address), f"SND_NKE to address {address}")
         self._fcb[address] = True
 
-    def ping(self, address: int) -> bool:
-        """SND_NKE once, without retries: is a slave answering at ``address``?"""
+    def ping(self, address: int) -> Probe:
+        """SND_NKE once, without retries: who answers at ``address``?
+
+        ``SINGLE`` for a clean ``E5``; ``COLLISION`` for anything garbled or
+        doubled (two slaves configured with the same primary address).
+        """
         self._check_primary(address)
         self._send(encode_short_frame(SND_NKE, address))
         got = self.receive()
-        if isinstance(got.frame, SingleChar) and not got.noise:
-            self._fcb[address] = True
-            return True
-        return False
+        if got.frame is None:
+            return Probe.COLLISION if got.noise else Probe.NOTHING
+        if got.noise or not isinstance(got.frame, SingleChar) or self._more_bytes_arrive():
+            return Probe.COLLISION
+        self._fcb[address] = True
+        return Probe.SINGLE
 
     def application_reset(self, address: int, subcode: int | None = None) -> None:
         """SND_UD CI 50h: restart the slave's application (EN 13757-3 6.1)."""
@@ -615,12 +637,17 @@ class MBusMaster:
         self._fcb[ADDRESS_NETWORK_LAYER] = True
         return self.read(ADDRESS_NETWORK_LAYER, max_frames=max_frames, reset_link=False)
 
-    def scan_primary(self, addresses: range = range(0, PRIMARY_MAX + 1)) -> Iterator[int]:
-        """Yield the primary addresses that acknowledge SND_NKE (libmbus primary scan)."""
+    def scan_primary(
+        self, addresses: range = range(0, PRIMARY_MAX + 1)
+    ) -> Iterator[tuple[int, Probe]]:
+        """Yield ``(address, SINGLE|COLLISION)`` for each primary address where
+        something answers SND_NKE; silence is asked ``max_search_retry`` more times.
+        """
         for address in addresses:
             for _ in range(1 + self.max_search_retry):
-                if self.ping(address):
-                    yield address
+                outcome = self.ping(address)
+                if outcome is not Probe.NOTHING:
+                    yield address, outcome
                     break
 
 

@@ -236,8 +236,10 @@ def test_baud_rate_change_is_acknowledged_and_applied(pty_bus: BusFactory) -> No
 
 
 def test_primary_scan_lists_answering_addresses(pty_bus: BusFactory) -> None:
-    master, _ = pty_bus([slave(1, primary=3), slave(2, primary=17)], max_search_retry=0)
-    assert list(master.scan_primary(range(0, 20))) == [3, 17]
+    master, _ = pty_bus([slave(1, primary=3), slave(2, primary=17), slave(3, primary=17),
+                         slave(4, primary=19)], max_search_retry=0)
+    assert list(master.scan_primary(range(0, 20))) == [
+        (3, Probe.SINGLE), (17, Probe.COLLISION), (19, Probe.SINGLE)]
 
 
 def test_invalid_addresses_are_refused_before_sending(pty_bus: BusFactory) -> None:
@@ -273,3 +275,11 @@ def test_collided_answers_never_read_as_one_clean_answer() -> None:
     long_a = encode_long_frame(0x08, 1, 0x72, bytes(12))
     long_b = encode_long_frame(0x08, 2, 0x72, bytes(12))
     assert find_link_frame(collide([long_a, long_b]))[0] is None
+
+
+def test_a_babbling_line_ends_in_frame_error_not_a_hang(pty_bus: BusFactory) -> None:
+    noisy = slave(1, primary=1, always_fault=Fault.GARBAGE, garbage_bytes=3000)
+    master, _ = pty_bus([noisy], max_data_retry=0)
+    with pytest.raises(FrameError, match=r"REQ_UD2 to address 1 .*bytes without a valid frame"):
+        master.read(1, reset_link=False)
+    assert 0 < master.noise_bytes <= 3000
