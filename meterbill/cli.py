@@ -47,12 +47,17 @@ def _import(module_name: str) -> object | None:
         raise
 
 
-def _mount() -> None:
+def _mount(only: str | None = None) -> None:
+    """Mount the subcommands; ``only`` imports just the one being run (fast start-up)."""
     for name, module_name, attr, help_text in SUBCOMMANDS:
+        if only not in (None, name):
+            continue
         module = _import(module_name)
         if module is not None:
             app.add_typer(getattr(module, attr), name=name, help=help_text)
     for name, module_name, attr in COMMANDS:
+        if only not in (None, name):
+            continue
         module = _import(module_name)
         if module is not None:
             app.command(name)(getattr(module, attr))
@@ -93,5 +98,7 @@ def demo(
 
 
 def main() -> None:
-    _mount()
+    known = {entry[0] for entry in SUBCOMMANDS} | {entry[0] for entry in COMMANDS} | {"demo"}
+    first = sys.argv[1] if len(sys.argv) > 1 else None
+    _mount(first if first in known else None)
     app()
