@@ -27,8 +27,9 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Literal
 
-from billing_core.apportion_input import ApportionInput, Unit
-from billing_core.errors import AllocationError
+from billing_core.apportion_input import ApportionInput, Reading, Unit
+from billing_core.cent_rounding import exact_str
+from billing_core.errors import AllocationError, ConsumptionError
 from billing_core.occupancy_days import (
     SummerSplit,
     days_inclusive,
@@ -64,6 +65,7 @@ class Party:
     consumption: dict[str, Decimal] = field(default_factory=dict)
     estimated: tuple[str, ...] = ()
     notes: dict[str, str] = field(default_factory=dict)
+    readings: dict[str, tuple[Reading, ...]] = field(default_factory=dict)
 
     @property
     def vacancy(self) -> bool:
@@ -88,6 +90,46 @@ def _vacancy_spans(unit: Unit, start: date, end: date) -> list[tuple[date, date]
     return [s for s in spans if s[0] <= s[1]]
 
 
+def _with_readings(where: str, consumption: dict[str, Decimal],
+                   readings: dict[str, list[Reading]]) -> dict[str, Decimal]:
+    """Consumption per meter, taking last − first reading where none is given."""
+    out = dict(consumption)
+    for meter, rows in readings.items():
+        if meter in out or not rows:
+            continue
+        ordered = sorted(rows, key=lambda r: r.read_on)
+        used = ordered[-1].value - ordered[0].value
+        if used < 0:
+            raise ConsumptionError(
+                f"{where}: meter {meter!r} went back from {ordered[0].value} "
+                f"({ordered[0].read_on}) to {ordered[-1].value} ({ordered[-1].read_on})"
+            )
+        out[meter] = used
+    return out
+
+
+def _estimated(given: list[str], readings: dict[str, list[Reading]]) -> tuple[str, ...]:
+    """Meters flagged estimated, or with an estimated reading (HeizkostenV § 9a)."""
+    flagged = set(given) | {m for m, rows in readings.items() if any(
+        r.kind == "estimated" for r in rows)}
+    return tuple(sorted(flagged))
+
+
+def reading_notes(party: Party, meter: str) -> tuple[list[str], list[str]]:
+    """(explanations, flags) for a party's meter: its readings and how they were obtained."""
+    notes, flags = [], []
+    rows = sorted(party.readings.get(meter, ()), key=lambda r: r.read_on)
+    if rows:
+        shown = ", ".join(
+            f"{r.read_on.isoformat()}: {exact_str(r.value)}"
+            + ("" if r.kind == "read" else f" ({r.kind})")
+            for r in rows
+        )
+        notes.append(f"{meter} readings {shown}")
+        flags.extend(sorted({r.kind for r in rows} - {"read"}))
+    return notes, flags
+
+
 def parties_of(data: ApportionInput) -> list[Party]:
     """Every billing party of the building, ordered by unit then start date."""
     p = data.period
@@ -106,9 +148,11 @@ def parties_of(data: ApportionInput) -> list[Party]:
                     persons=unit.persons,
                     language=lang,
                     prepayments_cents=unit.prepayments_cents,
-                    consumption=dict(unit.consumption),
-                    estimated=tuple(unit.estimated),
+                    consumption=_with_readings(f"unit {unit.id}", unit.consumption,
+                                               unit.readings),
+                    estimated=_estimated(unit.estimated, unit.readings),
                     notes=dict(unit.notes),
+                    readings={m: tuple(r) for m, r in unit.readings.items()},
                 )
             )
             continue
@@ -123,9 +167,11 @@ def parties_of(data: ApportionInput) -> list[Party]:
                     persons=occ.persons,
                     language=occ.language or lang,
                     prepayments_cents=occ.prepayments_cents,
-                    consumption=dict(occ.consumption),
-                    estimated=tuple(occ.estimated),
+                    consumption=_with_readings(f"unit {unit.id} ({occ.tenant})",
+                                               occ.consumption, occ.readings),
+                    estimated=_estimated(occ.estimated, occ.readings),
                     notes=dict(occ.notes),
+                    readings={m: tuple(r) for m, r in occ.readings.items()},
                 )
             )
         for lo, hi in _vacancy_spans(unit, p.start, p.end):
@@ -139,9 +185,11 @@ def parties_of(data: ApportionInput) -> list[Party]:
                     persons=Decimal(0),
                     language=lang,
                     prepayments_cents=0,
-                    consumption=dict(unit.consumption),
-                    estimated=tuple(unit.estimated),
+                    consumption=_with_readings(f"unit {unit.id} (vacancy)",
+                                               unit.consumption, unit.readings),
+                    estimated=_estimated(unit.estimated, unit.readings),
                     notes=dict(unit.notes),
+                    readings={m: tuple(r) for m, r in unit.readings.items()},
                 )
             )
     out.sort(key=lambda party: party.sort_id)

@@ -84,12 +84,27 @@ class Period:
 
 
 @dataclass(config=_CFG)
+class Reading:
+    """A meter reading from the store, shown on the bill to explain a consumption.
+
+    ``kind`` flags readings that were not read off the meter: ``interpolated``
+    (to the period boundary or a move date) or ``estimated`` (HeizkostenV § 9a).
+    """
+
+    read_on: date
+    value: NonNegDec
+    kind: Literal["read", "interpolated", "estimated"] = "read"
+
+
+@dataclass(config=_CFG)
 class Occupancy:
     """One user of a unit for part of the period (HeizkostenV § 9b: change of user).
 
     ``consumption`` holds the meter values of this user (from the interim
     reading); ``estimated`` lists meters whose value was estimated (§ 9a);
-    ``notes`` carries per-meter explanations (readings, interpolation).
+    ``notes`` carries per-meter explanations; ``readings`` the meter readings
+    behind a consumption (without ``consumption`` for a meter, its consumption
+    is the last reading minus the first).
     """
 
     tenant: Id
@@ -101,6 +116,7 @@ class Occupancy:
     consumption: dict[str, NonNegDec] = field(default_factory=dict)
     estimated: list[str] = field(default_factory=list)
     notes: dict[str, str] = field(default_factory=dict)
+    readings: dict[str, list[Reading]] = field(default_factory=dict)
 
 
 @dataclass(config=_CFG)
@@ -129,6 +145,7 @@ class Unit:
     consumption: dict[str, NonNegDec] = field(default_factory=dict)
     estimated: list[str] = field(default_factory=list)
     notes: dict[str, str] = field(default_factory=dict)
+    readings: dict[str, list[Reading]] = field(default_factory=dict)
     occupancies: list[Occupancy] = field(default_factory=list)
 
 

@@ -101,6 +101,8 @@ def bill_html(bill: Bill) -> str:
     rows = []
     for line in bill.lines:
         notes = "".join(f"<li>{esc(n)}</li>" for n in line.explanation)
+        if line.flags:
+            notes += f"<li><b>{esc(', '.join(line.flags))}</b></li>"
         rows.append(
             "<tr>"
             f"<td>{esc(line.item)}<br><small>{esc(line.component)}</small>"

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
-from billing_core.allocation_keys import Party, key_unit, key_value, parties_of
+from billing_core.allocation_keys import Party, key_unit, key_value, parties_of, reading_notes
 from billing_core.apportion_input import (
     AllocatedItem,
     ApportionInput,
@@ -175,6 +175,9 @@ def _emit(state: _State, *, item_id: str, label: str, kind: str, total_cents: in
             meter = comp.unit
             if meter in party.notes:
                 notes.append(f"{meter}: {party.notes[meter]}")
+            shown, kinds = reading_notes(party, meter)
+            notes.extend(shown)
+            flags.extend(kinds)
             if meter in party.estimated:
                 flags.append("estimated")
                 notes.append(f"{meter}: consumption estimated (HeizkostenV § 9a Abs. 1)")
@@ -193,7 +196,7 @@ def _emit(state: _State, *, item_id: str, label: str, kind: str, total_cents: in
             vat_cents=line_vat,
             legal_basis=legal,
             explanation=tuple(notes),
-            flags=tuple(flags),
+            flags=tuple(dict.fromkeys(flags)),
         ))
     shares = {p.party_id: c for p, c in zip(state.parties, per_party, strict=True)}
     deriv = dict(derivation or {})

@@ -394,3 +394,35 @@ def test_co2_price_with_vat_on_the_price_component():
             "co2_vat_rate_pct": "19"}
     d = run_data(building(units, [item])).item("c").derivation
     assert d["co2_cost_cents"] == 25256  # 212.2317288 EUR × 1.19 = 252.555757… → 252.56
+
+
+def test_readings_give_consumption_and_explain_the_line_with_their_flags():
+    units = [
+        {"id": "a", "living_area_m2": "50", "readings": {"heat": [
+            {"read_on": "2025-01-01", "value": "1000", "kind": "interpolated"},
+            {"read_on": "2025-12-31", "value": "1400"}]}},
+        {"id": "b", "living_area_m2": "50", "readings": {"heat": [
+            {"read_on": "2025-01-01", "value": "500"},
+            {"read_on": "2025-12-31", "value": "1100", "kind": "estimated"}]}},
+        {"id": "c", "living_area_m2": "200", "consumption": {"heat": "1000"}},
+    ]
+    item = {"kind": "heating", "id": "h", "total_cents": 100000,
+            "split": {"consumption_share_pct": "50"}}
+    result = run_data(building(units, [item]))
+    line_a = next(x for x in result.bill("a").lines if x.key == "consumption")
+    line_b = next(x for x in result.bill("b").lines if x.key == "consumption")
+    assert (line_a.unit_key_value, line_b.unit_key_value) == ("400", "600")
+    assert line_a.flags == ("interpolated",) and line_b.flags == ("estimated",)
+    assert "heat readings 2025-01-01: 1000 (interpolated), 2025-12-31: 1400" in line_a.explanation
+    # b's estimated reading counts for § 9a: 50 of 300 m² are affected, within 25 %
+    assert Fraction(result.item("h").derivation["affected_share_pct"]) == Fraction(50, 3)
+    assert result.item("h").derivation["exceeds_limit"] is False
+
+
+def test_a_meter_that_went_back_is_a_consumption_error():
+    from billing_core.errors import ConsumptionError
+
+    units = [{"id": "a", "living_area_m2": "50", "readings": {"heat": [
+        {"read_on": "2025-01-01", "value": "1000"}, {"read_on": "2025-12-31", "value": "900"}]}}]
+    with pytest.raises(ConsumptionError, match="unit a: meter 'heat' went back"):
+        run_data(building(units, []))
