@@ -123,6 +123,9 @@ def _build_vif_table() -> dict[int, VifEntry]:
         t[code] = ("Reserved", "Reserved", one)
     for code in range(0x171, 0x180):
         t[code] = ("Reserved", "Reserved", one)
+    t[0x171] = ("dBm", "RF level", one)  # EN 13757-3:2013
+    t[0x174] = ("s", "Remaining battery life time", _SECONDS[3])
+    t[0x175] = ("", "Number of times the meter was stopped", one)
     long_units = (*_SECONDS, _MONTH_S, _YEAR_S)
     for n in range(6):
         t[0x124 + n] = ("s", "Storage interval", long_units[n])
@@ -147,6 +150,18 @@ def _build_vif_table() -> dict[int, VifEntry]:
         t[0x218 + n] = ("kg", "Mass", _p10(n + 5))
         t[0x228 + n] = ("W", "Power", _p10(n + 5))
         t[0x230 + n] = ("J/h", "Power", _p10(n + 8))
+    # Added by EN 13757-3:2013 (libmbus still prints these as Reserved).
+    for n in range(2):
+        t[0x202 + n] = ("VARh", "Reactive energy", _p10(n + 3))
+        t[0x21A + n] = ("%", "Relative humidity", _p10(n - 1))
+    for n in range(4):
+        t[0x20C + n] = ("MCal", "Energy", _p10(n - 1))
+        t[0x214 + n] = ("VAR", "Reactive power", _p10(n))
+        t[0x22C + n] = ("Hz", "Frequency", _p10(n - 3))
+        t[0x234 + n] = ("VA", "Apparent power", _p10(n))
+    t[0x220] = ("feet^3", "Volume", one)
+    t[0x22A] = ("°", "Phase U-U (volt. to volt.)", _p10(-1))
+    t[0x22B] = ("°", "Phase U-I (volt. to current)", _p10(-1))
     t[0x221] = ("feet^3", "Volume", _p10(-1))
     t[0x222] = ("American gallon", "Volume", _p10(-1))
     t[0x223] = ("American gallon", "Volume", one)
@@ -169,7 +184,11 @@ VIF_TABLE: dict[int, VifEntry] = _build_vif_table()
 
 # Where libmbus's normalised table differs from the standard (unit, quantity,
 # scale as libmbus prints them). Used only by the libmbus-compatible XML.
+_LIBMBUS_RESERVED = (0x171, 0x174, 0x175, 0x202, 0x203, 0x20C, 0x20D, 0x20E, 0x20F, 0x214,
+                     0x215, 0x216, 0x217, 0x21A, 0x21B, 0x220, 0x22A, 0x22B, 0x22C, 0x22D,
+                     0x22E, 0x22F, 0x234, 0x235, 0x236, 0x237)
 LIBMBUS_VIF_OVERRIDES: dict[int, VifEntry] = {
+    **{code: ("Reserved", "Reserved", Decimal(1)) for code in _LIBMBUS_RESERVED},
     0x130: ("Reserved", "Reserved", Decimal(1)),
     0x170: ("", "Date and time of battery change", Decimal(1)),
     0x208: ("Reserved", "Energy", _p10(8)),

@@ -232,3 +232,26 @@ def test_short_frame_and_ack_carry_no_application_data(impl: ModuleType) -> None
     for frame in (b"\xe5", bytes.fromhex("1040014116")):
         with pytest.raises(FrameError, match="carries no application data"):
             impl.decode_frame(frame)
+
+
+def test_vif_tables_cover_every_code() -> None:
+    from firmware_bridge.codecs.mbus_tables import ORTHOGONAL_VIFE, VIF_TABLE
+
+    primary = [*range(0x00, 0x7B), 0x7E, 0x7F]
+    extensions = [*range(0x100, 0x180), *range(0x200, 0x280)]
+    assert [c for c in primary + extensions if c not in VIF_TABLE] == []
+    assert sorted(ORTHOGONAL_VIFE) == list(range(0x80))
+
+
+@pytest.mark.parametrize(
+    ("records", "value", "unit", "quantity"),
+    [
+        ("02FB1B2C01", Decimal("300"), "%", "Relative humidity"),  # FB 1Bh: 1 %
+        ("02FB2D8813", Decimal("50.00"), "Hz", "Frequency"),  # FB 2Dh: 0.01 Hz
+        ("01FD7416", Decimal("1900800"), "s", "Remaining battery life time"),  # 22 days
+    ],
+)
+def test_en13757_2013_extension_codes(impl: ModuleType, records: str, value: Decimal,
+                                      unit: str, quantity: str) -> None:
+    rec = _one(impl, records)
+    assert (rec.value, rec.unit, rec.quantity) == (value, unit, quantity)
