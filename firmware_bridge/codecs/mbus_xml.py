@@ -167,10 +167,14 @@ def _tm_text(data: bytes, with_time: bool) -> str:
     return text
 
 
-def _libmbus_value(rec: DataRecord) -> float | str | None:
-    """The raw value as libmbus's ``mbus_variable_value_decode`` sees it."""
+def _libmbus_value(rec: DataRecord, msb_first: bool) -> float | str | None:
+    """The raw value as libmbus's ``mbus_variable_value_decode`` sees it.
+
+    libmbus only knows LSB-first telegrams; a mode 2 (CI 76h) record is
+    turned round first so the XML shows the same value as its mode 1 twin.
+    """
     coding = rec.dif & 0x0F
-    data = rec.data
+    data = rec.data[::-1] if msb_first else rec.data
     vif = rec.vif or 0
     vif7 = vif & 0x7F
     vife0 = (rec.vife[0] & 0x7F) if rec.vife else 0
@@ -217,7 +221,7 @@ def _libmbus_unit(rec: DataRecord) -> tuple[str, str, float] | None:
     return unit, quantity, float(scale)
 
 
-def _record_lines(rec: DataRecord) -> list[str]:
+def _record_lines(rec: DataRecord, msb_first: bool = False) -> list[str]:
     if rec.vif is None:  # DIF 0Fh / 1Fh: manufacturer data to the end
         function = "More records follow" if rec.dif == 0x1F else "Manufacturer specific"
         return [
@@ -227,7 +231,7 @@ def _record_lines(rec: DataRecord) -> list[str]:
             "        <Quantity></Quantity>",
             f"        <Value>{_hex(rec.data)}</Value>",
         ]
-    raw = _libmbus_value(rec)
+    raw = _libmbus_value(rec, msb_first)
     unit_entry = _libmbus_unit(rec)
     if raw is None or unit_entry is None:
         return []  # libmbus could not normalise this record: empty element
@@ -307,7 +311,7 @@ def to_libmbus_xml(telegram: Telegram) -> str:
             lines += _header_lines(telegram.header)
         for k, rec in enumerate(telegram.records):
             lines.append(f'    <DataRecord id="{k}">')
-            lines += _record_lines(rec)
+            lines += _record_lines(rec, telegram.msb_first)
             lines += ["    </DataRecord>", ""]
     lines.append("</MBusData>")
     return "\n".join(lines) + "\n"

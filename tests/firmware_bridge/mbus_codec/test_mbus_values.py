@@ -255,3 +255,14 @@ def test_en13757_2013_extension_codes(impl: ModuleType, records: str, value: Dec
                                       unit: str, quantity: str) -> None:
     rec = _one(impl, records)
     assert (rec.value, rec.unit, rec.quantity) == (value, unit, quantity)
+
+
+def test_mode_2_xml_matches_mode_1_records(impl: ModuleType) -> None:
+    from firmware_bridge.codecs.mbus_xml import to_libmbus_xml
+
+    mode1 = impl.decode_frame(rsp_ud(bytes.fromhex("0C1378563412046D1A2F6511")))
+    mode2 = impl.decode_frame(rsp_ud(bytes.fromhex("0C1312345678046D11652F1A"), ci=0x76))
+    records1 = to_libmbus_xml(mode1).split("<DataRecord", 1)[1]
+    records2 = to_libmbus_xml(mode2).split("<DataRecord", 1)[1]
+    assert records1 == records2
+    assert "<Value>12345.678000</Value>" in records1
