@@ -64,6 +64,74 @@ LABELS: dict[str, dict[str, str]] = {
     },
 }
 
+# Names of keys, bill components and default item labels, per language.  Custom
+# item labels from the input are printed as given.
+TERMS: dict[str, dict[str, str]] = {
+    "de": {
+        "living_area": "Wohnfläche", "heated_area": "beheizte Fläche",
+        "enclosed_volume": "umbauter Raum", "person_days": "Personentage",
+        "units": "Wohneinheiten", "ownership_shares": "Miteigentumsanteile",
+        "consumption": "Verbrauch", "fixed costs": "Grundkosten",
+        "consumption costs": "Verbrauchskosten", "tenant's cut": "Kürzungsrecht",
+        "tiered tariff": "Stufentarif", "monthly fee": "Monatsgebühr",
+        "default interest": "Verzugszinsen", "late fee": "Säumniszuschlag",
+        "fixed amount": "Festbetrag", "months": "Monate", "days": "Tage", "pct": "%",
+        "tenants' CO2 share": "CO2-Anteil Mieter",
+        "landlord's CO2 share credited": "CO2-Anteil Vermieter (Gutschrift)",
+    },
+    "en": {
+        "living_area": "living area", "heated_area": "heated area",
+        "enclosed_volume": "enclosed volume", "person_days": "person-days",
+        "units": "households", "ownership_shares": "ownership shares",
+        "consumption": "consumption", "fixed costs": "fixed costs",
+        "consumption costs": "consumption costs", "tenant's cut": "tenant's reduction",
+        "tiered tariff": "tiered tariff", "monthly fee": "monthly fee",
+        "default interest": "default interest", "late fee": "late fee",
+        "fixed amount": "fixed amount", "months": "months", "days": "days", "pct": "%",
+        "Heizkosten": "Heating costs", "Warmwasserkosten": "Hot-water costs",
+        "CO2-Kosten": "CO2 costs", "Verzugszinsen": "Default interest",
+        "tenants' CO2 share": "tenants' CO2 share",
+        "landlord's CO2 share credited": "landlord's CO2 share credited",
+    },
+    "zh": {
+        "living_area": "建筑面积", "heated_area": "供暖面积", "enclosed_volume": "建筑体积",
+        "person_days": "人天数", "units": "按户", "ownership_shares": "共有份额",
+        "consumption": "用量", "fixed costs": "基本费用", "consumption costs": "计量费用",
+        "tenant's cut": "租户扣减", "tiered tariff": "阶梯价格", "monthly fee": "月费",
+        "default interest": "逾期利息", "late fee": "违约金", "fixed amount": "固定金额",
+        "months": "月", "days": "天", "pct": "%",
+        "Heizkosten": "供暖费", "Warmwasserkosten": "热水费", "CO2-Kosten": "二氧化碳费用",
+        "Verzugszinsen": "逾期利息", "tenants' CO2 share": "租户二氧化碳份额",
+        "landlord's CO2 share credited": "房东二氧化碳份额退还",
+    },
+    "nb": {
+        "living_area": "boareal", "heated_area": "oppvarmet areal",
+        "enclosed_volume": "bygningsvolum", "person_days": "persondøgn",
+        "units": "boenheter", "ownership_shares": "eierbrøk", "consumption": "forbruk",
+        "fixed costs": "faste kostnader", "consumption costs": "forbruksavhengige kostnader",
+        "tenant's cut": "leietakers avkortning", "tiered tariff": "trinntariff",
+        "monthly fee": "månedsavgift", "default interest": "forsinkelsesrente",
+        "late fee": "purregebyr", "fixed amount": "fast beløp", "months": "måneder",
+        "days": "dager", "pct": "%",
+        "Heizkosten": "Oppvarming", "Warmwasserkosten": "Varmtvann", "CO2-Kosten": "CO2-kostnader",
+        "Verzugszinsen": "Forsinkelsesrente", "tenants' CO2 share": "leietakers CO2-andel",
+        "landlord's CO2 share credited": "utleiers CO2-andel kreditert",
+    },
+}
+
+
+def term(language: str, text: str) -> str:
+    """Translate a key, component or default label; the part before " (" is looked up."""
+    terms = TERMS.get(language, TERMS["en"])
+    if text in terms:
+        return terms[text]
+    head, sep, rest = text.partition(" (")
+    if sep and head in terms:
+        inner = rest.rstrip(")")
+        return f"{terms[head]} ({terms.get(inner, inner)})"
+    return text
+
+
 _LATIN_FONTS = [
     "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
     "/usr/share/fonts/dejavu/DejaVuSans.ttf",
@@ -105,9 +173,10 @@ def bill_html(bill: Bill) -> str:
             notes += f"<li><b>{esc(', '.join(line.flags))}</b></li>"
         rows.append(
             "<tr>"
-            f"<td>{esc(line.item)}<br><small>{esc(line.component)}</small>"
+            f"<td>{esc(term(bill.language, line.item))}<br>"
+            f"<small>{esc(term(bill.language, line.component))}</small>"
             f"{f'<ul>{notes}</ul>' if notes else ''}</td>"
-            f"<td>{esc(line.key)} {esc(line.key_unit)}</td>"
+            f"<td>{esc(term(bill.language, line.key))} {esc(line.key_unit)}</td>"
             f"<td class=n>{esc(line.unit_key_value)}</td>"
             f"<td class=n>{esc(line.total_key_value)}</td>"
             f"<td class=n>{esc(line.share)}</td>"
@@ -190,7 +259,9 @@ def _bill_page(pdf: Any, bill: Bill, family: str) -> None:
     pdf.ln()
     for line in bill.lines:
         share = line.share if len(line.share) <= 10 else line.share[:9] + "…"
-        cells = (f"{line.item} – {line.component}"[:40], f"{line.key} {line.key_unit}"[:18],
+        lang = bill.language
+        cells = (f"{term(lang, line.item)} – {term(lang, line.component)}"[:40],
+                 f"{term(lang, line.key)} {line.key_unit}"[:18],
                  line.unit_key_value[:14], line.total_key_value[:14], share,
                  _money(line.amount_cents, bill.currency))
         for i, (w, text) in enumerate(zip(widths, cells, strict=True)):

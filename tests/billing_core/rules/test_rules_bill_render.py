@@ -36,10 +36,13 @@ def test_json_output_round_trips_bills_and_balances():
 
 
 @pytest.mark.parametrize(("party", "words"), [
-    ("EG-links", ["Betriebs- und Heizkostenabrechnung", "Nachzahlung", "Vorauszahlungen"]),
-    ("OG1-rechts", ["Statement of operating and heating costs", "Balance due", "Prepayments"]),
-    ("OG2/Berg", ["Avregning", "Å betale", "Akontobetalinger"]),
-    ("OG2/Wang", ["费用分摊结算单", "应补缴", "已预缴"]),
+    ("EG-links", ["Betriebs- und Heizkostenabrechnung", "Nachzahlung", "Vorauszahlungen",
+                  "Grundkosten (Wohnfläche)", "Kürzungsrecht"]),
+    ("OG1-rechts", ["Statement of operating and heating costs", "Balance due", "Prepayments",
+                    "Heating costs", "fixed costs (living area)"]),
+    ("OG2/Berg", ["Avregning", "Å betale", "Akontobetalinger", "Oppvarming",
+                  "faste kostnader (boareal)"]),
+    ("OG2/Wang", ["费用分摊结算单", "应补缴", "已预缴", "供暖费", "基本费用 (建筑面积)"]),
 ])
 def test_html_bill_is_in_the_tenants_language_with_the_balance(party, words):
     bill = _result(DE).bill(party)
