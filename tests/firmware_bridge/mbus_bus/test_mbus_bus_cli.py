@@ -7,13 +7,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import VECTORS, slave, water_meter
 from typer.testing import CliRunner
 
 from firmware_bridge.codecs.mbus_link import encode_long_frame
 from firmware_bridge.mbus_bus_cli import app
 from simulators.mbus_bus import MBusBus, PtyBusServer, TcpBusServer
 from simulators.mbus_slave import MBusSlave, hex_file_bytes
+
+from .mbus_bus_helpers import VECTORS, slave, water_meter
 
 runner = CliRunner()
 

@@ -8,7 +8,6 @@ import struct
 from decimal import Decimal
 
 import pytest
-from conftest import VECTORS
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
@@ -28,6 +27,8 @@ from firmware_bridge.codecs.mbus_encode import (
 from firmware_bridge.codecs.mbus_link import parse_link_frame
 from firmware_bridge.transports.mbus_master import more_records_follow
 from simulators.mbus_slave import hex_file_bytes
+
+from .mbus_bus_helpers import VECTORS
 
 EXAMPLES = int(os.environ.get("METERBILL_FUZZ_EXAMPLES", "100"))
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from conftest import VECTORS, BusFactory, slave, water_meter
 
 from firmware_bridge.codecs.mbus import decode_user_data
 from firmware_bridge.codecs.mbus_link import LongFrame, encode_long_frame
@@ -17,6 +16,8 @@ from firmware_bridge.transports.mbus_master import (
     more_records_follow,
 )
 from simulators.mbus_slave import Fault, MBusSlave, hex_file_bytes
+
+from .mbus_bus_helpers import VECTORS, BusFactory, slave, water_meter
 
 # A scan waits out silence on most of its ~100 probes; the pty simulator
 # answers in well under a millisecond, and a late answer only makes the scan

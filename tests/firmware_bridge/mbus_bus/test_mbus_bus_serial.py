@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 import serial
-from conftest import BusFactory, slave
 
 from firmware_bridge.errors import TransportError
 from firmware_bridge.transports.serial_port import (
@@ -14,6 +13,8 @@ from firmware_bridge.transports.serial_port import (
     response_timeout_for,
 )
 from simulators.mbus_bus import MBusBus, PtyBusServer
+
+from .mbus_bus_helpers import BusFactory, slave
 
 
 def test_response_timeout_follows_en13757_2_and_libmbus() -> None:

@@ -5,13 +5,14 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from conftest import BusFactory, slave, water_meter
 
 from firmware_bridge.codecs.mbus import decode_user_data
 from firmware_bridge.errors import FrameError, TransportError
 from firmware_bridge.transports.mbus_master import MBusMaster, Probe
 from firmware_bridge.transports.tcp_stream import TcpStream
 from simulators.mbus_slave import Fault, MBusSlave
+
+from .mbus_bus_helpers import BusFactory, slave, water_meter
 
 
 def test_tcp_primary_read_multi_telegram_and_scan(tcp_bus: BusFactory) -> None:
