@@ -26,6 +26,11 @@ def read_hex(path: Path) -> bytes:
     return bytes.fromhex("".join(path.read_text(encoding="ascii").split()))
 
 
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    """Show which decoder ``mbus.decode_frame`` is bound to (as psycopg shows pq)."""
+    return [f"meterbill: M-Bus codec {mbus.__impl__} (both are tested)"]
+
+
 @pytest.fixture(params=IMPLS)
 def impl(request: pytest.FixtureRequest) -> ModuleType:
     return mbus.load_impl(request.param)

@@ -62,8 +62,9 @@ def frames(draw: st.DrawFn) -> bytes:
 
 
 def _outcome(module: object, frame: bytes) -> object:
+    """The telegram's repr (so Decimal('1.0') != Decimal('1.00')), or the error."""
     try:
-        return module.decode_frame(frame)
+        return repr(module.decode_frame(frame))
     except FrameError as exc:
         return ("FrameError", str(exc), exc.offset, exc.field)
 
