@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
-from firmware_bridge.codecs.mbus_encode import CI_VARIABLE_RESPONSE, Telegram
+from firmware_bridge.codecs.mbus_encode import CI_VARIABLE_RESPONSE, VariableDataTelegram
 from firmware_bridge.codecs.mbus_link import (
     ACK,
     ADDRESS_BROADCAST,
@@ -153,7 +153,11 @@ class MBusSlave:
 
     @classmethod
     def from_encoded(
-        cls, telegrams: Sequence[Telegram], *, primary_address: int = 0, **kwargs: object
+        cls,
+        telegrams: Sequence[VariableDataTelegram],
+        *,
+        primary_address: int = 0,
+        **kwargs: object,
     ) -> MBusSlave:
         """A slave answering telegrams built by our encoder."""
         pairs = [(CI_VARIABLE_RESPONSE, t.user_data()) for t in telegrams]

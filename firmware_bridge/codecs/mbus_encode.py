@@ -442,7 +442,7 @@ def encode_rsp_ud(
 
 
 @dataclass(frozen=True, slots=True)
-class Telegram:
+class VariableDataTelegram:
     """A variable data response ready to encode: what a simulated slave sends."""
 
     header: FixedHeader
@@ -463,7 +463,7 @@ __all__ = [
     "IdleFiller",
     "ManufacturerData",
     "Record",
-    "Telegram",
+    "VariableDataTelegram",
     "encode_bcd",
     "encode_date_g",
     "encode_date_time_f",

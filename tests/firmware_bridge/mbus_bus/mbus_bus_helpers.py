@@ -15,7 +15,7 @@ from firmware_bridge.codecs.mbus_encode import (
     DataRecord,
     FixedHeader,
     ManufacturerData,
-    Telegram,
+    VariableDataTelegram,
 )
 from firmware_bridge.transports.mbus_master import MBusMaster
 from simulators.mbus_bus import MBusBus
@@ -31,9 +31,9 @@ VIF_VOLUME_L = 0x13  # volume, 10^-3 m^3 (EN 13757-3 table 10: E001 0nnn, n=3)
 
 
 def water_meter(ident: int, volume_l: int, *, manufacturer: str = "ABC",
-                more: bool = False, storage: int = 0) -> Telegram:
+                more: bool = False, storage: int = 0) -> VariableDataTelegram:
     """A telegram with one volume record, optionally flagged 'more records follow'."""
-    return Telegram(
+    return VariableDataTelegram(
         FixedHeader(ident, manufacturer, 1, MEDIUM_WATER, access_no=ident % 256),
         (DataRecord(DataField.INT32, VIF_VOLUME_L, volume_l, storage=storage),),
         ManufacturerData(b"", more_records_follow=True) if more else None,
