@@ -21,13 +21,13 @@ rounding of the amounts.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
 from typing import Literal
 
-from billing_core.apportion_input import ApportionInput, Reading, Unit
+from billing_core.apportion_input import ApportionInput, EstimateSpec, Reading, Unit
 from billing_core.cent_rounding import exact_str
 from billing_core.errors import AllocationError, ConsumptionError
 from billing_core.occupancy_days import (
@@ -66,6 +66,7 @@ class Party:
     estimated: tuple[str, ...] = ()
     notes: dict[str, str] = field(default_factory=dict)
     readings: dict[str, tuple[Reading, ...]] = field(default_factory=dict)
+    estimates: dict[str, EstimateSpec] = field(default_factory=dict)
 
     @property
     def vacancy(self) -> bool:
@@ -153,6 +154,7 @@ def parties_of(data: ApportionInput) -> list[Party]:
                     estimated=_estimated(unit.estimated, unit.readings),
                     notes=dict(unit.notes),
                     readings={m: tuple(r) for m, r in unit.readings.items()},
+                    estimates=dict(unit.estimate),
                 )
             )
             continue
@@ -172,6 +174,7 @@ def parties_of(data: ApportionInput) -> list[Party]:
                     estimated=_estimated(occ.estimated, occ.readings),
                     notes=dict(occ.notes),
                     readings={m: tuple(r) for m, r in occ.readings.items()},
+                    estimates=dict(occ.estimate),
                 )
             )
         for lo, hi in _vacancy_spans(unit, p.start, p.end):
@@ -193,6 +196,55 @@ def parties_of(data: ApportionInput) -> list[Party]:
                 )
             )
     out.sort(key=lambda party: party.sort_id)
+    return _apply_estimates(out, data)
+
+
+def _area_equivalent(party: Party, unit: Unit, data: ApportionInput, basis: str) -> Fraction:
+    p = data.period
+    if basis == "degree_days":
+        share = degree_day_share(party.start, party.end, p.start, p.end)
+    else:
+        share = time_share(party.start, party.end, p.start, p.end)
+    return Fraction(unit.living_area_m2) * share
+
+
+def _apply_estimates(parties: list[Party], data: ApportionInput) -> list[Party]:
+    """Fill estimated consumptions (HeizkostenV § 9a Abs. 1) from measured users."""
+    units = {u.id: u for u in data.units}
+    out = []
+    for party in parties:
+        if not party.estimates:
+            out.append(party)
+            continue
+        consumption = dict(party.consumption)
+        notes = dict(party.notes)
+        for meter, spec in party.estimates.items():
+            where = f"unit {party.unit_id} ({party.tenant or 'vacancy'}), meter {meter!r}"
+            if spec.basis == "earlier_period":
+                if spec.earlier_consumption is None:
+                    raise ConsumptionError(f"{where}: earlier_period needs earlier_consumption")
+                value = Fraction(spec.earlier_consumption)
+                why = "from a comparable earlier period"
+            else:
+                refs = [
+                    q for q in parties
+                    if meter in q.consumption and meter not in q.estimated and not q.estimates.get(
+                        meter) and (spec.basis == "building_average" or q.unit_id in spec.units)
+                ]
+                area = sum((_area_equivalent(q, units[q.unit_id], data, spec.time_basis)
+                            for q in refs), Fraction(0))
+                if area == 0:
+                    raise ConsumptionError(f"{where}: no measured users to estimate from")
+                rate = sum((Fraction(q.consumption[meter]) for q in refs), Fraction(0)) / area
+                value = rate * _area_equivalent(party, units[party.unit_id], data, spec.time_basis)
+                why = (f"{exact_str(rate)} per m² of "
+                       + ("the building's measured users" if spec.basis == "building_average"
+                          else "units " + ", ".join(spec.units)))
+            consumption[meter] = value
+            notes[meter] = (notes.get(meter, "") + "; " if meter in notes else "") + (
+                f"estimated {exact_str(value)} {why} (HeizkostenV § 9a Abs. 1)")
+        estimated = tuple(sorted(set(party.estimated) | set(party.estimates)))
+        out.append(replace(party, consumption=consumption, notes=notes, estimated=estimated))
     return out
 
 

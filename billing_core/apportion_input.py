@@ -97,6 +97,24 @@ class Reading:
 
 
 @dataclass(config=_CFG)
+class EstimateSpec:
+    """How to estimate a meter whose recording failed (HeizkostenV § 9a Abs. 1).
+
+    ``earlier_period``: the same rooms' consumption in a comparable earlier
+    period (``earlier_consumption``); ``comparable_units``: the per-m²
+    consumption of the named units in this period; ``building_average``: the
+    per-m² consumption of all measured users of the building.  Per-m² rates
+    are scaled by the user's share of the period (days, or degree days for
+    heat with ``time_basis: degree_days``).
+    """
+
+    basis: Literal["earlier_period", "comparable_units", "building_average"]
+    units: list[str] = field(default_factory=list)
+    earlier_consumption: NonNegDec | None = None
+    time_basis: Literal["days", "degree_days"] = "days"
+
+
+@dataclass(config=_CFG)
 class Occupancy:
     """One user of a unit for part of the period (HeizkostenV § 9b: change of user).
 
@@ -117,6 +135,7 @@ class Occupancy:
     estimated: list[str] = field(default_factory=list)
     notes: dict[str, str] = field(default_factory=dict)
     readings: dict[str, list[Reading]] = field(default_factory=dict)
+    estimate: dict[str, EstimateSpec] = field(default_factory=dict)
 
 
 @dataclass(config=_CFG)
@@ -146,6 +165,7 @@ class Unit:
     estimated: list[str] = field(default_factory=list)
     notes: dict[str, str] = field(default_factory=dict)
     readings: dict[str, list[Reading]] = field(default_factory=dict)
+    estimate: dict[str, EstimateSpec] = field(default_factory=dict)
     occupancies: list[Occupancy] = field(default_factory=list)
 
 

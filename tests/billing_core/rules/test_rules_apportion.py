@@ -426,3 +426,23 @@ def test_a_meter_that_went_back_is_a_consumption_error():
         {"read_on": "2025-01-01", "value": "1000"}, {"read_on": "2025-12-31", "value": "900"}]}}]
     with pytest.raises(ConsumptionError, match="unit a: meter 'heat' went back"):
         run_data(building(units, []))
+
+
+def test_section_9a_estimate_from_the_building_average_per_m2():
+    units = [
+        {"id": "a", "living_area_m2": "100", "consumption": {"heat": "1000"}},
+        {"id": "b", "living_area_m2": "50", "consumption": {"heat": "800"}},
+        {"id": "c", "living_area_m2": "30", "estimate": {"heat": {"basis": "building_average"}}},
+        {"id": "d", "living_area_m2": "20", "estimate": {"heat": {
+            "basis": "comparable_units", "units": ["b"]}}},
+    ]
+    item = {"kind": "heating", "id": "h", "total_cents": 100000,
+            "split": {"consumption_share_pct": "70"}}
+    result = run_data(building(units, [item]))
+    line_c = next(x for x in result.bill("c").lines if x.key == "consumption")
+    line_d = next(x for x in result.bill("d").lines if x.key == "consumption")
+    assert Fraction(line_c.unit_key_value) == 30 * Fraction(1800, 150)  # 12 per m²
+    assert Fraction(line_d.unit_key_value) == 20 * Fraction(800, 50)  # b's 16 per m²
+    assert "estimated" in line_c.flags
+    # 50 of 200 m² estimated: exactly 25 % does not exceed the § 9a Abs. 2 limit
+    assert result.item("h").derivation["exceeds_limit"] is False
