@@ -204,7 +204,9 @@ class AllocatedItem:
     Without ``components`` the key is the default of the BetrKV number
     (§ 556a Abs. 1 BGB: living area) or, with no number, living area
     (民法典 Art. 283: exclusive area).  ``fixed_amounts_cents`` are charged
-    first; the rest is split by the components.
+    first; the rest is split by the components.  ``excluded_units`` and
+    ``excluded_floors`` bear none of the item by contract (the ground floor
+    and the lift, say).
     """
 
     kind: Literal["allocated"]
@@ -214,6 +216,7 @@ class AllocatedItem:
     betrkv_number: Annotated[int, Field(ge=1, le=17)] | None = None
     components: list[KeyComponent] = field(default_factory=list)
     excluded_units: list[str] = field(default_factory=list)
+    excluded_floors: list[int] = field(default_factory=list)
     fixed_amounts_cents: dict[str, NonNegCents] = field(default_factory=dict)
     vat: VatSpec | None = None
 

@@ -229,7 +229,9 @@ def _allocated(item: AllocatedItem, state: _State) -> None:
     specs, legal = item_components(item)
     label = item_label(item)
     fixed = dict(item.fixed_amounts_cents)
-    comps = _key_components(specs, state, item.id, set(item.excluded_units))
+    excluded = set(item.excluded_units) | {
+        u.id for u in state.data.units if u.floor is not None and u.floor in item.excluded_floors}
+    comps = _key_components(specs, state, item.id, excluded)
     rest = item.total_cents - sum(fixed.values())
     if fixed:
         if rest < 0:
@@ -302,6 +304,7 @@ def _combined(item: CombinedItem, state: _State) -> None:
     area = sum((Fraction(u.living_area_m2) for u in state.data.units), Fraction(0))
     split = combined_split(item, state.data.period.start, area)
     deriv = dict(split.derivation)
+    deriv["split_into"] = [f"{item.id}.hot_water", f"{item.id}.heating"]
     state.items.append(ItemResult(item.id, item.kind, item.label or item.id, item.total_cents,
                                   {}, "HeizkostenV § 9", deriv))
     common = dict(conditions=item.conditions, heat_supply=item.system == "heat_supply",

@@ -274,6 +274,9 @@ def test_lift_excluded_for_ground_floor_by_contract():
     item = {"kind": "allocated", "id": "lift", "betrkv_number": 7, "total_cents": 12345,
             "excluded_units": ["eg"]}
     assert run_data(building(units, [item])).item("lift").shares_cents == {"eg": 0, "og": 12345}
+    item.pop("excluded_units")
+    item["excluded_floors"] = [0]
+    assert run_data(building(units, [item])).item("lift").shares_cents == {"eg": 0, "og": 12345}
 
 
 def test_prepayments_above_charges_give_a_credit():
@@ -446,3 +449,29 @@ def test_section_9a_estimate_from_the_building_average_per_m2():
     assert "estimated" in line_c.flags
     # 50 of 200 m² estimated: exactly 25 % does not exceed the § 9a Abs. 2 limit
     assert result.item("h").derivation["exceeds_limit"] is False
+
+
+@settings(max_examples=int(os.environ.get("METERBILL_FUZZ_EXAMPLES", "40")), deadline=None)
+@given(cuts=st.lists(st.integers(1, 364), min_size=0, max_size=4, unique=True),
+       leap=st.booleans())
+def test_users_of_a_unit_share_exactly_its_whole_year(cuts, leap):
+    from datetime import timedelta
+
+    year = 2024 if leap else 2025
+    start, end = date(year, 1, 1), date(year, 12, 31)
+    bounds = [start + timedelta(days=c) for c in sorted(cuts) if start + timedelta(days=c) <= end]
+    spans, lo = [], start
+    for b in bounds:
+        spans.append((lo, b - timedelta(days=1)))
+        lo = b
+    spans.append((lo, end))
+    occupancies = [{"tenant": f"t{i}", "start": a.isoformat(), "end": b.isoformat(),
+                    "consumption": {"heat": "1"}} for i, (a, b) in enumerate(spans) if a <= b]
+    units = [{"id": "u", "living_area_m2": "73.5", "occupancies": occupancies}]
+    item = {"kind": "heating", "id": "h", "total_cents": 99999,
+            "split": {"consumption_share_pct": "50"}}
+    result = run_data(building(units, [item], start=start.isoformat(), end=end.isoformat()))
+    fixed = [Fraction(x.unit_key_value) for b in result.bills for x in b.lines
+             if x.component.startswith("fixed")]
+    assert sum(fixed) == Fraction("73.5")  # degree-day shares of the users add up to 1
+    assert sum(result.item("h").shares_cents.values()) == 99999
