@@ -1,0 +1,375 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+# distutils: extra_compile_args = -fopenmp
+# distutils: extra_link_args = -fopenmp
+"""Cython kernels of the bulk apportionment (C, OpenMP over building chunks).
+
+The same algorithm, signature, dtypes and cents as the Numba kernels
+(``_numba.py``, whose docstring explains the three tricks: one building at a
+time in cache, float-estimated quotients corrected by the exact remainder,
+and bucket selection of the largest remainders).  Differences:
+
+* the exact path for totals or key sums beyond the fast bounds uses the C
+  compiler's ``unsigned __int128`` instead of two-word arithmetic;
+* wrapping arithmetic is done in ``uint64_t``: signed overflow is undefined
+  in C, unsigned wraps by definition;
+* chunks of buildings run under ``prange`` (OpenMP, ``-fopenmp`` set above);
+  ``apportion_serial`` runs them on the calling thread.
+"""
+
+from libc.stdint cimport int64_t, uint64_t
+from libc.stdlib cimport free, malloc
+
+import numpy as np
+
+from cython.parallel cimport prange
+
+from billing_core.kernels._protocol import chunk_bounds, new_status, prepare, raise_for_status
+
+cdef extern from *:
+    ctypedef unsigned long long uint128 "unsigned __int128"
+
+__impl__ = "cython"
+
+# Status codes, as in billing_core.kernels._protocol.
+cdef enum:
+    STATUS_NEGATIVE_WEIGHT = 1
+    STATUS_ZERO_WEIGHTS = 2
+    STATUS_WEIGHT_SUM_OVERFLOW = 3
+
+cdef int64_t FAST_TOTAL_LIMIT = (<int64_t>1) << 51
+cdef int64_t FAST_SUM_LIMIT = (<int64_t>1) << 61
+cdef int64_t LOW_32 = 0xFFFFFFFF
+
+# Rows of the per-item int64 scratch block.
+cdef enum:
+    HIGH = 0
+    LOW = 1
+    SMALLEST = 2
+    WEIGHT_SUM = 3
+    MAGNITUDE = 4
+    DIVISOR = 5
+    ASSIGNED = 6
+    CUT = 7
+    WANTED = 8
+    ITEM_ROWS = 9
+
+
+cdef inline bint _before(int64_t a, int64_t b, const int64_t* rem,
+                         const int64_t* ids) noexcept nogil:
+    """True if local unit ``a`` gets a missing cent before ``b``: larger r, smaller id, row."""
+    if rem[a] != rem[b]:
+        return rem[a] > rem[b]
+    if ids[a] != ids[b]:
+        return ids[a] < ids[b]
+    return a < b
+
+
+cdef void _sort_candidates(int64_t* cand, int64_t m, const int64_t* rem, const int64_t* ids,
+                           int64_t* buf) noexcept nogil:
+    """Order ``cand[:m]`` by :func:`_before` (bottom-up merge sort, O(m log m))."""
+    cdef int64_t* src = cand
+    cdef int64_t* dst = buf
+    cdef int64_t* tmp
+    cdef int64_t width = 1, lo, mid, hi, a, b, o, j
+    while width < m:
+        lo = 0
+        while lo < m:
+            mid = min(lo + width, m)
+            hi = min(lo + 2 * width, m)
+            a = lo
+            b = mid
+            o = lo
+            while a < mid and b < hi:
+                if _before(src[b], src[a], rem, ids):
+                    dst[o] = src[b]
+                    b += 1
+                else:
+                    dst[o] = src[a]
+                    a += 1
+                o += 1
+            while a < mid:
+                dst[o] = src[a]
+                a += 1
+                o += 1
+            while b < hi:
+                dst[o] = src[b]
+                b += 1
+                o += 1
+            lo = hi
+        tmp = src
+        src = dst
+        dst = tmp
+        width *= 2
+    if src != cand:
+        for j in range(m):
+            cand[j] = src[j]
+
+
+cdef void _building(
+    int64_t b,
+    const int64_t[:, ::1] totals,
+    const int64_t[::1] offsets,
+    const int64_t[:, ::1] weights,
+    const int64_t[::1] ids,
+    int64_t[:, ::1] out,
+    int64_t[:, ::1] status,
+    bint with_rounding,
+    int64_t* per_item,
+    double* ratio,
+    double* scale,
+    int64_t* rem,
+    int64_t* bucket,
+    int64_t* count,
+    int64_t* cand,
+    int64_t* buf,
+    int64_t largest,
+) noexcept nogil:
+    """Apportion every item of building ``b``; on a fault fill ``status[b]`` and stop.
+
+    ``rem`` is item-major (``rem[i * largest + j]``), ``bucket`` unit-major
+    (``bucket[j * n_items + i]``), as in the Numba kernel.
+    """
+    cdef int64_t start = offsets[b], end = offsets[b + 1]
+    cdef int64_t n = end - start
+    cdef int64_t n_items = weights.shape[1]
+    cdef int64_t* high = per_item + HIGH * n_items
+    cdef int64_t* low = per_item + LOW * n_items
+    cdef int64_t* smallest = per_item + SMALLEST * n_items
+    cdef int64_t* weight_sum = per_item + WEIGHT_SUM * n_items
+    cdef int64_t* magnitude = per_item + MAGNITUDE * n_items
+    cdef int64_t* divisor = per_item + DIVISOR * n_items
+    cdef int64_t* assigned = per_item + ASSIGNED * n_items
+    cdef int64_t* cut = per_item + CUT * n_items
+    cdef int64_t* wanted = per_item + WANTED * n_items
+    cdef int64_t u, i, j, k, w, hi, total, q, r, d, top = n - 1
+    cdef int64_t missing, threshold, above, m
+    cdef int code
+    cdef bint any_negative_total = False, any_exact = False, resolve = False
+    cdef bint ids_ascending, equal
+    cdef uint128 product
+    cdef const int64_t* row
+    cdef int64_t* out_row
+    cdef int64_t* item_rem
+    for i in range(n_items):
+        high[i] = 0
+        low[i] = 0
+        smallest[i] = 0
+        assigned[i] = 0
+        divisor[i] = 1
+        ratio[i] = 0.0
+        scale[i] = 0.0
+    # Key-value sums in 32-bit halves, so an overflow past 2**63 - 1 is seen.
+    for u in range(start, end):
+        row = &weights[u, 0]
+        for i in range(n_items):
+            w = row[i]
+            if w < smallest[i]:
+                smallest[i] = w
+            high[i] += w >> 32
+            low[i] += w & LOW_32
+    for i in range(n_items):
+        hi = high[i] + (low[i] >> 32)
+        code = 0
+        if smallest[i] < 0:
+            code = STATUS_NEGATIVE_WEIGHT
+        elif hi >= ((<int64_t>1) << 31):
+            code = STATUS_WEIGHT_SUM_OVERFLOW
+        else:
+            weight_sum[i] = (hi << 32) | (low[i] & LOW_32)
+            if weight_sum[i] == 0 and totals[b, i] != 0:
+                code = STATUS_ZERO_WEIGHTS
+        if code != 0:
+            status[b, 0] = code
+            status[b, 1] = i
+            return
+        total = totals[b, i]
+        if total < 0:
+            any_negative_total = True
+            magnitude[i] = -total
+        else:
+            magnitude[i] = total
+        if magnitude[i] != 0:
+            scale[i] = <double>n / <double>weight_sum[i]
+            if magnitude[i] < FAST_TOTAL_LIMIT and weight_sum[i] < FAST_SUM_LIMIT:
+                ratio[i] = <double>magnitude[i] / <double>weight_sum[i]
+                divisor[i] = weight_sum[i]
+            else:
+                any_exact = True
+    # Share step: float estimate, corrected once each way by the exact remainder.
+    for u in range(start, end):
+        j = u - start
+        row = &weights[u, 0]
+        out_row = &out[u, 0]
+        for i in range(n_items):
+            w = row[i]
+            d = divisor[i]
+            q = <int64_t>(<double>w * ratio[i])
+            r = <int64_t>(<uint64_t>magnitude[i] * <uint64_t>w - <uint64_t>q * <uint64_t>d)
+            if r < 0:
+                q -= 1
+                r += d
+            if r >= d:
+                q += 1
+                r -= d
+            out_row[i] = q
+            assigned[i] += q
+            if with_rounding:
+                rem[i * largest + j] = r
+                k = <int64_t>(<double>r * scale[i])
+                bucket[j * n_items + i] = top if k > top else k
+    if any_exact:
+        for i in range(n_items):
+            if magnitude[i] != 0 and ratio[i] == 0.0:
+                assigned[i] = 0
+                for u in range(start, end):
+                    j = u - start
+                    product = <uint128>magnitude[i] * <uint128>weights[u, i]
+                    q = <int64_t>(product / <uint128>weight_sum[i])
+                    r = <int64_t>(product % <uint128>weight_sum[i])
+                    out[u, i] = q
+                    assigned[i] += q
+                    rem[i * largest + j] = r
+                    k = <int64_t>(<double>r * scale[i])
+                    bucket[j * n_items + i] = top if k > top else k
+    if with_rounding:
+        for i in range(n_items):
+            missing = magnitude[i] - assigned[i]
+            wanted[i] = 0
+            cut[i] = n
+            if missing > 0:
+                for j in range(n):
+                    count[j] = 0
+                for j in range(n):
+                    count[bucket[j * n_items + i]] += 1
+                threshold = top
+                above = 0
+                while above + count[threshold] < missing:
+                    above += count[threshold]
+                    threshold -= 1
+                if missing - above == count[threshold]:
+                    cut[i] = threshold - 1
+                else:
+                    cut[i] = threshold
+                    wanted[i] = missing - above
+                    resolve = True
+        for u in range(start, end):
+            j = u - start
+            out_row = &out[u, 0]
+            for i in range(n_items):
+                out_row[i] += bucket[j * n_items + i] > cut[i]
+        if resolve:
+            ids_ascending = True
+            for u in range(start + 1, end):
+                if ids[u] < ids[u - 1]:
+                    ids_ascending = False
+                    break
+            for i in range(n_items):
+                if wanted[i] > 0:
+                    item_rem = rem + i * largest
+                    m = 0
+                    equal = True
+                    for j in range(n):
+                        if bucket[j * n_items + i] == cut[i]:
+                            if m > 0 and item_rem[j] != item_rem[cand[0]]:
+                                equal = False
+                            cand[m] = j
+                            m += 1
+                    if not (equal and ids_ascending):
+                        _sort_candidates(cand, m, item_rem, &ids[start], buf)
+                    for j in range(wanted[i]):
+                        out[start + cand[j], i] += 1
+    if any_negative_total:
+        for u in range(start, end):
+            for i in range(n_items):
+                if totals[b, i] < 0:
+                    out[u, i] = -out[u, i]
+
+
+cdef int _chunk(
+    int64_t first,
+    int64_t last,
+    const int64_t[:, ::1] totals,
+    const int64_t[::1] offsets,
+    const int64_t[:, ::1] weights,
+    const int64_t[::1] ids,
+    int64_t[:, ::1] out,
+    int64_t[:, ::1] status,
+    bint with_rounding,
+) noexcept nogil:
+    """Apportion buildings ``first:last`` with one set of scratch buffers; -1 if out of memory."""
+    cdef int64_t b, largest = 1, n_items = weights.shape[1]
+    for b in range(first, last):
+        if offsets[b + 1] - offsets[b] > largest:
+            largest = offsets[b + 1] - offsets[b]
+    cdef int64_t* per_item = <int64_t*>malloc(ITEM_ROWS * n_items * sizeof(int64_t) + 8)
+    cdef double* floats = <double*>malloc(2 * n_items * sizeof(double) + 8)
+    cdef int64_t* rem = <int64_t*>malloc(n_items * largest * sizeof(int64_t))
+    cdef int64_t* bucket = <int64_t*>malloc(n_items * largest * sizeof(int64_t))
+    cdef int64_t* per_unit = <int64_t*>malloc(3 * largest * sizeof(int64_t))
+    cdef int result = 0
+    if per_item == NULL or floats == NULL or rem == NULL or bucket == NULL or per_unit == NULL:
+        result = -1
+    else:
+        for b in range(first, last):
+            _building(b, totals, offsets, weights, ids, out, status, with_rounding,
+                      per_item, floats, floats + n_items, rem, bucket,
+                      per_unit, per_unit + largest, per_unit + 2 * largest, largest)
+    free(per_item)
+    free(floats)
+    free(rem)
+    free(bucket)
+    free(per_unit)
+    return result
+
+
+def _run(item_total_cents, building_offsets, weights, unit_ids, bint with_rounding,
+         bint parallel):
+    totals_a, offsets_a, weights_a, ids_a = prepare(
+        item_total_cents, building_offsets, weights, unit_ids
+    )
+    out_a = np.empty(weights_a.shape, dtype=np.int64)
+    status_a = new_status(offsets_a.size - 1)
+    chunks_a = chunk_bounds(offsets_a)
+    cdef const int64_t[:, ::1] totals = totals_a
+    cdef const int64_t[::1] offsets = offsets_a
+    cdef const int64_t[:, ::1] w = weights_a
+    cdef const int64_t[::1] ids = ids_a
+    cdef int64_t[:, ::1] out = out_a
+    cdef int64_t[:, ::1] status = status_a
+    cdef const int64_t[::1] chunks = chunks_a
+    cdef Py_ssize_t c, n_chunks = chunks.shape[0] - 1
+    cdef int failed = 0
+    with nogil:
+        if parallel:
+            for c in prange(n_chunks, schedule="dynamic"):
+                failed += _chunk(chunks[c], chunks[c + 1], totals, offsets, w, ids, out,
+                                 status, with_rounding) != 0
+        else:
+            for c in range(n_chunks):
+                if _chunk(chunks[c], chunks[c + 1], totals, offsets, w, ids, out, status,
+                          with_rounding) != 0:
+                    failed = 1
+    if failed:
+        raise MemoryError("apportionment kernel: scratch buffers could not be allocated")
+    raise_for_status(status_a, totals_a, offsets_a)
+    return out_a
+
+
+def apportion(item_total_cents, building_offsets, weights, unit_ids):
+    """Return ``int64[U, I]`` cents; chunks of buildings run in parallel (OpenMP)."""
+    return _run(item_total_cents, building_offsets, weights, unit_ids, True, True)
+
+
+def apportion_serial(item_total_cents, building_offsets, weights, unit_ids):
+    """Same cents as :func:`apportion`, on the calling thread."""
+    return _run(item_total_cents, building_offsets, weights, unit_ids, True, False)
+
+
+def floor_shares(item_total_cents, building_offsets, weights):
+    """The share step alone (quotas toward zero, signed), in parallel."""
+    return _run(item_total_cents, building_offsets, weights, None, False, True)
+
+
+def floor_shares_serial(item_total_cents, building_offsets, weights):
+    """The share step alone on the calling thread."""
+    return _run(item_total_cents, building_offsets, weights, None, False, False)
