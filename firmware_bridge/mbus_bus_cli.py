@@ -98,7 +98,7 @@ def scan(
         result = master.scan_secondary(
             mask,
             on_found=lambda a: typer.echo(
-                f"secondary {a} id={a.id:08d} manufacturer={a.manufacturer_code} "
+                f"secondary {a} id={a.id_digits} manufacturer={a.manufacturer_code} "
                 f"version={a.version} medium=0x{a.medium:02X}"
             ),
         )

@@ -95,7 +95,7 @@ def selection_matches(select_data: bytes, address: SecondaryAddress) -> bool:
     if len(select_data) != 8:
         return False
     wanted_id = select_data[3::-1].hex().upper()
-    own_id = f"{address.id:08d}"
+    own_id = address.id_digits
     if any(w != "F" and w != o for w, o in zip(wanted_id, own_id, strict=True)):
         return False
     man = int.from_bytes(select_data[4:6], "little")

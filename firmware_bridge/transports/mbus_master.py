@@ -105,15 +105,33 @@ def manufacturer_code(field_value: int) -> str:
 
 @dataclass(frozen=True, slots=True, order=True)
 class SecondaryAddress:
-    """ID, manufacturer field, version and medium: a slave's unique address."""
+    """ID, manufacturer field, version and medium: a slave's unique address.
 
-    id: int
+    ``id_digits`` keeps the identification number as its 8 nibbles, most
+    significant first, exactly as sent: EN 13757-3 asks for BCD, but some
+    meters put hex digits there, and such a meter must still be found and
+    selected rather than break a scan.
+    """
+
+    id_digits: str
     manufacturer: int
     version: int
     medium: int
 
+    def __post_init__(self) -> None:
+        if len(self.id_digits) != 8 or any(c not in "0123456789ABCDEF" for c in self.id_digits):
+            raise ValueError(f"id_digits = {self.id_digits!r}: need 8 hex digits (uppercase)")
+
+    @property
+    def id(self) -> int:
+        """The ID as a number, each nibble read as a decimal digit (as libmbus prints it)."""
+        value = 0
+        for ch in self.id_digits:
+            value = value * 10 + int(ch, 16)
+        return value
+
     def __str__(self) -> str:
-        return f"{self.id:08d}{self.manufacturer:04X}{self.version:02X}{self.medium:02X}"
+        return f"{self.id_digits}{self.manufacturer:04X}{self.version:02X}{self.medium:02X}"
 
     @property
     def manufacturer_code(self) -> str:
@@ -121,12 +139,12 @@ class SecondaryAddress:
 
     @classmethod
     def parse(cls, text: str) -> SecondaryAddress:
-        """Read the 16-character form; no wildcards allowed."""
+        """Read the 16-character form; no wildcard (F) in the ID."""
         mask = SecondaryMask.parse(text)
         if "F" in mask.text[:8]:
-            raise ValueError(f"secondary address {text!r}: ID digits must be 0..9")
+            raise ValueError(f"secondary address {text!r}: F in the ID is a wildcard")
         return cls(
-            int(mask.text[:8]),
+            mask.text[:8],
             int(mask.text[8:12], 16),
             int(mask.text[12:14], 16),
             int(mask.text[14:16], 16),
@@ -142,18 +160,20 @@ class SecondaryAddress:
                 offset=offset + len(header),
                 field="secondary address",
             )
-        digits = header[3::-1].hex()
-        if not digits.isdigit():
-            raise FrameError(
-                PROTOCOL, f"identification number {digits.upper()} is not BCD", offset=offset,
-                field="ID",
-            )
-        return cls(int(digits), int.from_bytes(header[4:6], "little"), header[6], header[7])
+        return cls(
+            header[3::-1].hex().upper(),
+            int.from_bytes(header[4:6], "little"),
+            header[6],
+            header[7],
+        )
 
 
 @dataclass(frozen=True, slots=True)
 class SecondaryMask:
-    """A 16-character selection mask; ``F`` is a wildcard (whole byte outside the ID)."""
+    """A 16-character selection mask; ``F`` is a wildcard (whole byte outside the ID).
+
+    ID digits are normally 0..9; A..E select a meter that sends hex there.
+    """
 
     text: str
 
@@ -165,8 +185,6 @@ class SecondaryMask:
                 f"secondary address mask {text!r}: need 16 hex characters "
                 "(8 ID digits or F, manufacturer 4, version 2, medium 2)"
             )
-        if any(ch in "ABCDE" for ch in text[:8]):
-            raise ValueError(f"secondary address mask {text!r}: ID digits are 0..9 or F")
         return cls(text)
 
     def select_data(self) -> bytes:
@@ -576,8 +594,9 @@ class MBusMaster:
         result: ScanResult,
         on_found: Callable[[SecondaryAddress], None] | None,
     ) -> None:
-        # Only ID digits are searched: outside the ID EN 13757-3 knows only
-        # whole-byte wildcards, so a collision on a complete ID is reported.
+        # Only ID digits are searched, 0..9 as BCD allows (as libmbus does):
+        # outside the ID EN 13757-3 knows only whole-byte wildcards, so a
+        # collision on a complete ID is reported, not split.
         while pos < 8 and mask.text[pos] != "F":
             pos += 1
         if pos >= 8:

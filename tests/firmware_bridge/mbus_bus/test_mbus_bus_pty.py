@@ -133,7 +133,7 @@ def test_answer_slower_than_the_timeout_is_recovered_by_retry(pty_bus: BusFactor
 
 
 def test_secondary_select_and_read(pty_bus: BusFactory) -> None:
-    target = SecondaryAddress(12345678, 0x0443, 1, 0x07)  # "ABC" version 1 water
+    target = SecondaryAddress("12345678", 0x0443, 1, 0x07)  # "ABC" version 1 water
     master, _ = pty_bus([slave(12345678, primary=1), slave(12345679, primary=2)])
     assert master.select(str(target)) is Probe.SINGLE
     (frame,) = master.read_secondary(target)
@@ -249,8 +249,10 @@ def test_invalid_addresses_are_refused_before_sending(pty_bus: BusFactory) -> No
         master.read(251)
     with pytest.raises(ValueError, match="16 hex characters"):
         master.select("1234")
-    with pytest.raises(ValueError, match=r"ID digits are 0\.\.9 or F"):
-        master.select("1234ABCDFFFFFFFF")
+    with pytest.raises(ValueError, match="16 hex characters"):
+        master.select("1234567GFFFFFFFF")
+    with pytest.raises(ValueError, match="F in the ID is a wildcard"):
+        master.read_secondary("1234567F04430107")
     assert bus.frames_heard == 0
 
 
@@ -284,3 +286,14 @@ def test_a_babbling_line_ends_in_frame_error_not_a_hang(pty_bus: BusFactory) -> 
     with pytest.raises(FrameError, match=r"REQ_UD2 to address 1 .*bytes without a valid frame"):
         master.read(1, reset_link=False)
     assert 0 < master.noise_bytes <= 3000
+
+
+def test_a_meter_with_hex_digits_in_its_id_is_found_and_read(pty_bus: BusFactory) -> None:
+    # EN 13757-3 wants BCD, but a meter sending 1234ABCD must not break a scan.
+    odd = MBusSlave([(0x72, bytes.fromhex("CDAB3412" "4304" "01" "07") + bytes(4))],
+                    primary_address=1)
+    master, _ = pty_bus([odd, slave(55000000, primary=2)], response_timeout_s=SCAN_TIMEOUT_S)
+    found = master.scan_secondary().found
+    assert sorted(str(a) for a in found) == ["1234ABCD04430107", "5500000004430107"]
+    (frame,) = master.read_secondary("1234ABCD04430107")
+    assert frame.data[:4] == bytes.fromhex("CDAB3412")
