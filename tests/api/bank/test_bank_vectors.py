@@ -551,3 +551,47 @@ def check_csv(expected: dict, result: ParseResult) -> None:
             assert_equal(meta["category"], entry.extra["category"], f"{where}.category")
         if commission:
             assert_amount(str(commission), entry.charges_minor, "CNY", f"{where}.commission")
+
+
+# Which statements reconcile (opening + booked entries == closing), per the README's
+# "Balances do not reconcile" notes: reported in balance_check/warnings, never refused.
+RECONCILES = [
+    ("camt052/hbci4java_test-camt-parse-05200102.xml", 0, True),
+    ("camt052/hbci4java_test-camt-ruecklastschrift.xml", 0, False),
+    ("camt053/genkgo_camt053.v2.five.decimals.xml", 0, False),
+    ("camt053/genkgo_camt053.v3.xml", 0, False),
+    ("camt053/genkgo_camt053.v8.xml", 0, False),
+    ("camt053/oca_test-camt053.xml", 0, False),
+    ("camt053/viafintech_053_valid_example.xml", 0, True),
+    ("camt053/viafintech_053_valid_example_v8.xml", 0, False),
+    ("camt053/viafintech_053_valid_example_with_batch.xml", 0, False),
+    ("mt940/betterplace_sepa_snippet.sta", 0, True),
+    ("mt940/betterplace_sepa_snippet.sta", 1, False),
+    ("mt940/cmxl_mt940.txt", 1, True),
+    ("mt940/cmxl_mt940.txt", 2, True),
+    ("mt940/hbci4java_test-mt940-001.sta", 0, True),
+    ("mt940/jejik_ing.sta", 0, False),
+    ("mt940/sparkasse_buxtehude.sta", 0, False),
+]
+
+
+@pytest.mark.parametrize(("sample", "index", "reconciles"), RECONCILES)
+def test_balance_continuity_is_reported_not_refused(
+    sample: str, index: int, reconciles: bool
+) -> None:
+    statement = parse_file(VECTORS / sample).statements[index]
+    check = statement.balance_check()
+    assert check is not None
+    assert check["reconciles"] is reconciles
+    assert (check["difference_minor"] == 0) is reconciles
+    assert any("do not reconcile" in w for w in statement.warnings) is not reconciles
+
+
+def test_sparkasse_sample_is_off_by_exactly_100() -> None:
+    statement = parse_file(VECTORS / "mt940/sparkasse_buxtehude.sta").statements[0]
+    assert statement.balance_check() == {"reconciles": False, "difference_minor": 10000}
+
+
+def test_notification_without_balances_has_no_check() -> None:
+    statement = parse_file(VECTORS / "camt054/oca_test-camt054.xml").statements[0]
+    assert statement.balances == [] and statement.balance_check() is None
