@@ -63,6 +63,9 @@ CI_SELECT_SLAVE = 0x52
 CI_BAUD_RATE = {300: 0xB8, 600: 0xB9, 1200: 0xBA, 2400: 0xBB, 4800: 0xBC, 9600: 0xBD,
                 19200: 0xBE, 38400: 0xBF}
 CI_VARIABLE_RESPONSES = (0x72, 0x76)  # 12-byte header; 76h is the MSB-first variant
+# Where the data records start in a variable data response, by CI: long
+# header (72h/76h), short header (7Ah: access no, status, signature), none (78h).
+RECORDS_START_BY_CI = {0x72: 12, 0x76: 12, 0x7A: 4, 0x78: 0}
 PRIMARY_MIN, PRIMARY_MAX = 1, 250
 WILDCARD_MASK = "F" * 16
 DIF_MORE_RECORDS_FOLLOW = 0x1F
@@ -224,10 +227,10 @@ def more_records_follow(frame: LongFrame) -> bool:
     VIFE chains, plain-text VIF, LVAR), which is all the master needs to
     decide whether to ask again; decoding values is the codec's job.
     """
-    if frame.ci not in CI_VARIABLE_RESPONSES:
+    pos = RECORDS_START_BY_CI.get(frame.ci)
+    if pos is None:
         return False
     data = frame.data
-    pos = 12
     n = len(data)
     while pos < n:
         dif = data[pos]

@@ -24,7 +24,7 @@ from firmware_bridge.codecs.mbus_encode import (
     encode_record,
     encode_rsp_ud,
 )
-from firmware_bridge.codecs.mbus_link import parse_link_frame
+from firmware_bridge.codecs.mbus_link import LongFrame, parse_link_frame
 from firmware_bridge.transports.mbus_master import more_records_follow
 from simulators.mbus_slave import hex_file_bytes
 
@@ -158,7 +158,12 @@ def _numeric_record(draw: st.DrawFn) -> tuple[DataRecord, object]:
     else:
         digits = _BCD_DIGITS[coding]
         raw = draw(st.integers(-(10 ** (digits - 1)) + 1, 10**digits - 1))
-    record = DataRecord(coding, vif, raw, **draw(_dib()))  # type: ignore[arg-type]
+    # optional multiplicative correction factor VIFE 70h..77h: 10^(nnn-6) (table 15)
+    correction = draw(st.sampled_from([None, *range(0x70, 0x78)]))
+    vife = () if correction is None else (correction,)
+    if correction is not None:
+        exponent += correction - 0x76
+    record = DataRecord(coding, vif, raw, vife=vife, **draw(_dib()))  # type: ignore[arg-type]
     return record, Decimal(raw).scaleb(exponent)
 
 
@@ -233,6 +238,11 @@ def test_encoded_telegram_decodes_to_the_same_values(
         assert tail.data == trailer.data
     assert telegram.more_records_follow is bool(trailer and trailer.more_records_follow)  # type: ignore[union-attr]
     assert more_records_follow(link) is telegram.more_records_follow  # type: ignore[arg-type, union-attr]
+    # the same records behind a short header (CI 7Ah) and no header (CI 78h)
+    records_bytes = link.data[12:]  # type: ignore[union-attr]
+    for ci, data in ((0x7A, link.data[8:12] + records_bytes), (0x78, records_bytes)):  # type: ignore[union-attr]
+        expected = decode_user_data(0x08, address, ci, data).more_records_follow  # type: ignore[union-attr]
+        assert more_records_follow(LongFrame(0x08, address, ci, data)) is expected
     assert len(decoded) == len(pairs)
     functions = ["instantaneous", "maximum", "minimum", "error state"]
     for got, (record, expected) in zip(decoded, pairs, strict=True):
