@@ -16,12 +16,16 @@ from __future__ import annotations
 
 import html
 import json
+import re
+from decimal import Decimal
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 from billing_core.bill import ApportionResult, Bill
-from billing_core.cent_rounding import cents_str
+from billing_core.cent_rounding import cents_str, round_decimal
 from billing_core.errors import BillingError
+from billing_core.rule_tables import betrkv_categories
 
 
 class RenderError(BillingError):
@@ -68,6 +72,7 @@ LABELS: dict[str, dict[str, str]] = {
 # item labels from the input are printed as given.
 TERMS: dict[str, dict[str, str]] = {
     "de": {
+        "like": "wie",
         "living_area": "Wohnfläche", "heated_area": "beheizte Fläche",
         "enclosed_volume": "umbauter Raum", "person_days": "Personentage",
         "units": "Wohneinheiten", "ownership_shares": "Miteigentumsanteile",
@@ -80,6 +85,7 @@ TERMS: dict[str, dict[str, str]] = {
         "landlord's CO2 share credited": "CO2-Anteil Vermieter (Gutschrift)",
     },
     "en": {
+        "like": "like",
         "living_area": "living area", "heated_area": "heated area",
         "enclosed_volume": "enclosed volume", "person_days": "person-days",
         "units": "households", "ownership_shares": "ownership shares",
@@ -94,6 +100,7 @@ TERMS: dict[str, dict[str, str]] = {
         "landlord's CO2 share credited": "landlord's CO2 share credited",
     },
     "zh": {
+        "like": "同",
         "living_area": "建筑面积", "heated_area": "供暖面积", "enclosed_volume": "建筑体积",
         "person_days": "人天数", "units": "按户", "ownership_shares": "共有份额",
         "consumption": "用量", "fixed costs": "基本费用", "consumption costs": "计量费用",
@@ -105,6 +112,7 @@ TERMS: dict[str, dict[str, str]] = {
         "landlord's CO2 share credited": "房东二氧化碳份额退还",
     },
     "nb": {
+        "like": "som",
         "living_area": "boareal", "heated_area": "oppvarmet areal",
         "enclosed_volume": "bygningsvolum", "person_days": "persondøgn",
         "units": "boenheter", "ownership_shares": "eierbrøk", "consumption": "forbruk",
@@ -120,9 +128,25 @@ TERMS: dict[str, dict[str, str]] = {
 }
 
 
+def _betrkv_terms(language: str) -> dict[str, str]:
+    """German statements name BetrKV categories as § 2 does (short form)."""
+    if language != "de":
+        return {}
+    out = {}
+    for cat in betrkv_categories().values():
+        name = re.sub(r"^(die )?(Kosten )?((der|des|für den) )?(Betriebs (der|des) )?", "",
+                      cat.name_de)
+        out[cat.short_en] = name[:1].upper() + name[1:]
+    return out
+
+
 def term(language: str, text: str) -> str:
     """Translate a key, component or default label; the part before " (" is looked up."""
-    terms = TERMS.get(language, TERMS["en"])
+    terms = {**_betrkv_terms(language), **TERMS.get(language, TERMS["en"])}
+    if text.startswith("like "):
+        return f"{terms.get('like', 'like')} {text[5:]}"
+    if " + " in text:
+        return " + ".join(term(language, part) for part in text.split(" + "))
     if text in terms:
         return terms[text]
     head, sep, rest = text.partition(" (")
@@ -142,6 +166,27 @@ _CJK_FONTS = [
     "/usr/share/fonts-droid-fallback/truetype/DroidSansFallback.ttf",
     "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
 ]
+
+
+def shown_number(exact: str, places: int = 4) -> str:
+    """A key value for reading: exact decimals as they are, fractions to ``places`` decimals.
+
+    The JSON output keeps the exact ``n/d``; a tenant reads 59.8630, not 4370/73.
+    """
+    if "/" not in exact:
+        return exact
+    num, den = exact.split("/")
+    return str(round_decimal(Fraction(int(num), int(den)), places))
+
+
+def shown_share(exact: str) -> str:
+    """A share as a percentage with up to four decimals."""
+    if not exact:
+        return ""
+    num, _, den = exact.partition("/")
+    value = Fraction(Decimal(num)) / (Fraction(Decimal(den)) if den else 1) * 100
+    text = str(round_decimal(value, 4)).rstrip("0").rstrip(".")
+    return f"{text} %"
 
 
 def labels(language: str) -> dict[str, str]:
@@ -177,9 +222,9 @@ def bill_html(bill: Bill) -> str:
             f"<small>{esc(term(bill.language, line.component))}</small>"
             f"{f'<ul>{notes}</ul>' if notes else ''}</td>"
             f"<td>{esc(term(bill.language, line.key))} {esc(line.key_unit)}</td>"
-            f"<td class=n>{esc(line.unit_key_value)}</td>"
-            f"<td class=n>{esc(line.total_key_value)}</td>"
-            f"<td class=n>{esc(line.share)}</td>"
+            f"<td class=n>{esc(shown_number(line.unit_key_value))}</td>"
+            f"<td class=n>{esc(shown_number(line.total_key_value))}</td>"
+            f"<td class=n>{esc(shown_share(line.share))}</td>"
             f"<td class=n>{esc(_money(line.amount_cents, bill.currency))}</td>"
             f"<td><small>{esc(line.legal_basis)}</small></td>"
             "</tr>"
@@ -251,21 +296,20 @@ def _bill_page(pdf: Any, bill: Bill, family: str) -> None:
                          f"{lab['occupied']}: {bill.occupied_from} – {bill.occupied_to}",
                    new_x="LMARGIN", new_y="NEXT")
     pdf.ln(2)
-    widths = (60, 30, 25, 25, 20, 30)
+    widths = (62, 32, 22, 24, 20, 30)
     heads = (lab["item"], lab["key"], lab["unit_value"], lab["total_value"], lab["share"],
              lab["amount"])
     for w, h in zip(widths, heads, strict=True):
         pdf.cell(w, 6, h, border=1)
     pdf.ln()
     for line in bill.lines:
-        share = line.share if len(line.share) <= 10 else line.share[:9] + "…"
         lang = bill.language
-        cells = (f"{term(lang, line.item)} – {term(lang, line.component)}"[:40],
-                 f"{term(lang, line.key)} {line.key_unit}"[:18],
-                 line.unit_key_value[:14], line.total_key_value[:14], share,
-                 _money(line.amount_cents, bill.currency))
+        cells = (f"{term(lang, line.item)} – {term(lang, line.component)}",
+                 f"{term(lang, line.key)} {line.key_unit}",
+                 shown_number(line.unit_key_value), shown_number(line.total_key_value),
+                 shown_share(line.share), _money(line.amount_cents, bill.currency))
         for i, (w, text) in enumerate(zip(widths, cells, strict=True)):
-            pdf.cell(w, 6, text, border=1, align="R" if i >= 2 else "L")
+            pdf.cell(w, 6, _fit(pdf, text, w - 2), border=1, align="R" if i >= 2 else "L")
         pdf.ln()
     pdf.ln(3)
     pdf.set_font(family, size=10)
@@ -277,6 +321,15 @@ def _bill_page(pdf: Any, bill: Bill, family: str) -> None:
     pdf.multi_cell(0, 6, f"{_balance_label(bill, lab)}: "
                          f"{_money(abs(bill.balance_cents), bill.currency)}",
                    new_x="LMARGIN", new_y="NEXT")
+
+
+def _fit(pdf: Any, text: str, width_mm: float) -> str:
+    """Shorten ``text`` with an ellipsis until it fits the cell width."""
+    if pdf.get_string_width(text) <= width_mm:
+        return text
+    while text and pdf.get_string_width(text + "…") > width_mm:
+        text = text[:-1]
+    return text + "…"
 
 
 def result_table(result: ApportionResult) -> str:

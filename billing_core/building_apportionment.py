@@ -512,8 +512,8 @@ def _cuts(state: _State) -> None:
             cut = cut_cents(base, pct)
             total += cut
             state.lines.setdefault(party.party_id, []).append(BillLine(
-                item_id=cut_id, item=f"Kürzung {what}", component="tenant's cut",
-                key="pct", key_unit="%", unit_key_value=exact_str(pct),
+                item_id=cut_id, item="tenant's cut", component=what,
+                key="pct", key_unit="", unit_key_value=exact_str(pct),
                 total_key_value="100", share=exact_str(pct / 100), item_total_cents=base,
                 amount_cents=-cut, legal_basis=f"HeizkostenV {citation}",
                 explanation=(f"{exact_str(pct)} % of {cents_str(base)} = {cents_str(cut)} "

@@ -373,7 +373,7 @@ def test_section_12_cut_is_taken_once_on_the_summed_heating_and_hot_water_share(
              {"kind": "hot_water", "id": "w", "total_cents": 23455,
               "split": {"billed_by_consumption": False}}]
     result = run_data(building(units, items))
-    cuts = [x for x in result.bill("a").lines if x.component == "tenant's cut"]
+    cuts = [x for x in result.bill("a").lines if x.item == "tenant's cut"]
     assert [c.amount_cents for c in cuts] == [-18518]  # 15 % of 1234.56, not 150.00 + 35.18
     assert result.bill("a").charges_cents == 123456 - 18518
 

@@ -215,7 +215,7 @@ def check_cut(tmp_path: Path, inp: dict, exp: dict) -> None:
                "split": {"billed_by_consumption": inp["billed_by_consumption"]}}
     out = run(tmp_path, de_building([unit], [heating]))
     lines = bill(out, "flat")["lines"]
-    cut = next(x for x in lines if x["component"] == "tenant's cut")
+    cut = next(x for x in lines if x["item"] == "tenant's cut")
     assert exact(cut["unit_key_value"]) == exact(exp["cut_pct"])
     assert cut["amount_cents"] == -cents(exp["cut_eur"])
     assert bill(out, "flat")["charges_cents"] == cents(exp["payable_eur"])
