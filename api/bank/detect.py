@@ -20,6 +20,7 @@ import re
 from pathlib import Path
 
 from api.bank.camt_parser import parse_camt
+from api.bank.csv_alipay import MERCHANT_HEADER as ALIPAY_MERCHANT_HEADER
 from api.bank.csv_alipay import parse_alipay
 from api.bank.csv_mapping import CsvMapping, parse_with_mapping
 from api.bank.csv_wechat import MERCHANT_HEADER, PERSONAL_HEADER, parse_wechat
@@ -53,6 +54,8 @@ def detect_format(data: bytes) -> str | None:
         return "mt940"
     if all(name in text for name in MERCHANT_HEADER):
         return "wechat"
+    if all(name in text for name in ALIPAY_MERCHANT_HEADER):
+        return "alipay"
     if "收/支" in text:
         if "微信" in text or (
             all(name in text for name in PERSONAL_HEADER) and "商品说明" not in text

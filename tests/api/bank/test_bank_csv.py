@@ -346,3 +346,82 @@ def test_iban_and_creditor_reference_checks() -> None:
     assert not is_iban("DE1234567890")  # an invalid IBAN from a shared sample
     assert find_creditor_reference("Miete RF18 5390 0754 7034 März") == "RF18539007547034"
     assert find_creditor_reference("Miete RF19 5390 0754 7034") is None
+
+
+def test_alipay_merchant_trade_bill() -> None:
+    header = (
+        "支付宝交易号,商户订单号,业务类型,商品名称,创建时间,完成时间,门店编号,门店名称,操作员,终端号,"
+        "对方账户,订单金额（元）,商家实收（元）,支付宝红包（元）,集分宝（元）,支付宝优惠（元）,"
+        "商家优惠（元）,券核销金额（元）,券名称,商家红包消费金额（元）,卡消费金额（元）,"
+        "退款批次号/请求号,服务费（元）,分润（元）,备注"
+    )
+    paid = [
+        "2024030122001400001111111111\t",
+        "INV-2024-0010\t",
+        "交易",
+        "3月租金 RF18 5390 0754 7034",
+        "2024-03-01 09:00:00",
+        "2024-03-01 09:00:03",
+        "",
+        "",
+        "",
+        "",
+        "li***@163.com",
+        "2500.00",
+        "2500.00",
+        "0.00",
+        "0.00",
+        "0.00",
+        "0.00",
+        "0.00",
+        "",
+        "0.00",
+        "0.00",
+        "",
+        "-15.00",
+        "0.00",
+        "",
+    ]
+    refunded = list(paid)
+    refunded[2], refunded[5], refunded[11], refunded[12] = (
+        "退款",
+        "2024-03-03 10:00:00",
+        "-100.00",
+        "-100.00",
+    )
+    refunded[21], refunded[22] = "2024030300001", "0.60"
+    text = "\n".join(
+        [
+            "#支付宝业务明细查询",
+            "#账号：[20880000000000000156]",
+            "#起始日期：[2024年03月01日 00:00:00]   终止日期：[2024年04月01日 00:00:00]",
+            "#-----------------------------------------业务明细列表----------------------------------------",
+            header,
+            ",".join(paid),
+            ",".join(refunded),
+            "#-----------------------------------------业务明细列表结束------------------------------------",
+            "#交易合计：1笔，商家实收共2500.00元，商家优惠共0.00元",
+        ]
+    )
+    data = text.encode("gb18030")
+    assert detect_format(data) == "alipay"
+    result = parse_bytes(data, file="20880000000000000156_20240301_业务明细.csv")
+    assert result.format == "alipay-merchant-bill"
+    (statement,) = result.statements
+    assert statement.account_other_id == "20880000000000000156"
+    payment, refund = statement.entries
+    assert (payment.amount_minor, payment.credit_debit, payment.charges_minor) == (
+        250000,
+        "CRDT",
+        1500,
+    )
+    assert payment.end_to_end_id == "INV-2024-0010"
+    assert payment.account_servicer_reference == "2024030122001400001111111111"
+    assert payment.creditor_reference == "RF18539007547034"
+    assert payment.booking_date == "2024-03-01"
+    assert (refund.amount_minor, refund.credit_debit, refund.booking_date) == (
+        10000,
+        "DBIT",
+        "2024-03-03",
+    )
+    assert refund.extra["refund_request_id"] == "2024030300001"
