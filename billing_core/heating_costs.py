@@ -73,6 +73,11 @@ def consumption_share(
     a contract may go higher).
     """
     derivation: dict[str, Any] = {}
+    if paragraph == "8" and spec.fixed_key != "living_area":
+        raise AllocationError(
+            f"{item}: § 8 Abs. 1 splits the fixed hot-water costs by living or usable area "
+            f"only, not by {spec.fixed_key}"
+        )
     limit = _param("HKV-9A-2-LIMIT", on)
     affected = estimated_area / total_area * 100 if total_area else Fraction(0)
     derivation["estimated_area_m2"] = exact_str(estimated_area)

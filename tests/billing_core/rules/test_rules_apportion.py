@@ -475,3 +475,15 @@ def test_users_of_a_unit_share_exactly_its_whole_year(cuts, leap):
              if x.component.startswith("fixed")]
     assert sum(fixed) == Fraction("73.5")  # degree-day shares of the users add up to 1
     assert sum(result.item("h").shares_cents.values()) == 99999
+
+
+def test_hot_water_fixed_costs_go_by_area_only():
+    units = [{"id": "a", "living_area_m2": "50", "enclosed_volume_m3": "150",
+              "consumption": {"hot_water": "3"}}]
+    item = {"kind": "hot_water", "id": "w", "total_cents": 1000,
+            "split": {"consumption_share_pct": "50", "fixed_key": "enclosed_volume"}}
+    with pytest.raises(AllocationError, match=r"§ 8 Abs\. 1 .* not by enclosed_volume"):
+        run_data(building(units, [item]))
+    item["kind"] = "heating"
+    item["split"]["meter"] = "hot_water"
+    assert run_data(building(units, [item])).item("w").shares_cents == {"a": 1000}
