@@ -79,6 +79,7 @@ class MBusBus:
         # purge_first_frame option exists for them).
         self.echo = echo
         self.frames_heard = 0
+        self.heard: list[bytes] = []  # raw master frames, oldest first (last 256)
         self.collisions = 0
         self.noise_bytes = 0
 
@@ -137,6 +138,8 @@ class _BusServer:
             if frame is None:
                 self.bus.noise_bytes += used
                 continue
+            self.bus.heard.append(raw)
+            del self.bus.heard[:-256]
             if self.bus.echo:
                 channel.write(raw)
             reply = self.bus.handle(frame)
