@@ -319,12 +319,16 @@ class Statement:
         """
         if self.opening_balance_minor is None or self.closing_balance_minor is None:
             return None
+        currencies = {b.currency for b in self._opening_closing() if b is not None}
+        if self.currency and currencies - {self.currency}:
+            # Opening and closing in different currencies cannot be compared.
+            return {"reconciles": False, "difference_minor": None}
         expected = self.opening_balance_minor + self.movement_minor()
         difference = self.closing_balance_minor - expected
         return {"reconciles": difference == 0, "difference_minor": difference}
 
-    def finish(self) -> Statement:
-        """Fill opening/closing from ``balances`` and record a non-reconciling statement."""
+    def _opening_closing(self) -> tuple[Balance | None, Balance | None]:
+        """Opening: OPBD, else PRCD, else the first of 2+ ITBD; closing: CLBD, else last ITBD."""
         opening = self.balance("OPBD") or self.balance("PRCD")
         closing = self.balance("CLBD")
         interim = [b for b in self.balances if b.type == "ITBD"]
@@ -332,6 +336,11 @@ class Statement:
             opening = interim[0]
         if closing is None and interim:
             closing = interim[-1]
+        return opening, closing
+
+    def finish(self) -> Statement:
+        """Fill opening/closing from ``balances`` and record a non-reconciling statement."""
+        opening, closing = self._opening_closing()
         if opening is not None and self.opening_balance_minor is None:
             self.opening_balance_minor = opening.amount_minor
             self.opening_date = opening.date
@@ -348,7 +357,9 @@ class Statement:
             if self.currency is None and self.entries:
                 self.currency = self.entries[0].currency
         check = self.balance_check()
-        if check is not None and not check["reconciles"]:
+        if check is not None and check["difference_minor"] is None:
+            self.warnings.append("opening and closing balances are in different currencies")
+        elif check is not None and not check["reconciles"]:
             ccy = self.currency or "XXX"
             self.warnings.append(
                 "balances do not reconcile: opening "
