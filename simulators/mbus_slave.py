@@ -14,7 +14,8 @@ meter, and returns the bytes it would put on the wire (or nothing):
 * ``SND_UD`` to FDh with CI 52h: compare the 8 selection bytes with the
   slave's own ``ID Man Ver Med``. ID digits equal to Fh, manufacturer FFFFh,
   version FFh and medium FFh are wildcards. Match: selected, answer ``E5``;
-  no match: deselected, silent.
+  no match: deselected, silent. The selection holds until a non-matching
+  selection, a CI 56h selection or SND_NKE to FDh.
 * ``SND_UD`` CI 50h (application reset): ``E5``, back to the first telegram.
   CI B8h..BFh (baud rate): ``E5``, then the slave's ``baudrate`` changes.
   CI 51h (data send): ``E5``.
@@ -60,6 +61,7 @@ from firmware_bridge.transports.mbus_master import SecondaryAddress
 
 CI_DATA_SEND = 0x51
 CI_SELECT_SLAVE = 0x52
+CI_SELECT_ENHANCED = 0x56
 CI_APPLICATION_RESET = 0x50
 BAUD_RATE_BY_CI = {0xB8: 300, 0xB9: 600, 0xBA: 1200, 0xBB: 2400, 0xBC: 4800, 0xBD: 9600,
                    0xBE: 19200, 0xBF: 38400}
@@ -207,6 +209,11 @@ class MBusSlave:
         if frame.a == ADDRESS_NETWORK_LAYER and ci == CI_SELECT_SLAVE:
             self.selected = selection_matches(data, self.secondary_address)
             return self._answer(bytes((ACK,)), frame.a) if self.selected else None
+        if frame.a == ADDRESS_NETWORK_LAYER and ci == CI_SELECT_ENHANCED:
+            # selection with enhanced identification: not supported, so it
+            # deselects like any selection that does not match
+            self.selected = False
+            return None
         if not self._addressed(frame.a):
             return None
         if ci == CI_APPLICATION_RESET:

@@ -150,6 +150,10 @@ def test_selection_of_another_slave_deselects_the_first(pty_bus: BusFactory) -> 
     assert b.selected and not a.selected
     (frame,) = master.read(0xFD)
     assert SecondaryAddress.from_header(frame.data).id == 87654321
+    master.send_nke(0xFD)  # SND_NKE to FDh: acknowledged, then deselected
+    assert not b.selected
+    with pytest.raises(TransportError, match="REQ_UD2 to address 253: no answer"):
+        master.request_ud2(0xFD)
 
 
 def test_select_matching_nothing_and_matching_two(pty_bus: BusFactory) -> None:
