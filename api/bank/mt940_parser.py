@@ -219,7 +219,7 @@ def _apply(
         return entry
     elif tag == "86":
         if last_entry is not None and "text_86" not in last_entry.extra:
-            _details_86(last_entry, fld, statement.currency or "EUR", file)
+            _details_86(last_entry, fld, statement.currency or "XXX", file)
             return last_entry
         statement.extra.setdefault("info_86", []).append(fld.text)
     elif tag.startswith("NS"):
@@ -289,7 +289,14 @@ def _line_61(fld: _Field, file: str | None, statement: Statement) -> Entry:
             line=fld.line_no,
             element=":61:",
         )
-    currency = statement.currency or "EUR"
+    currency = statement.currency
+    # A fragment without :60F: names no currency; read 2 decimals, and say so.
+    if currency is None and not any("no :60F:" in w for w in statement.warnings):
+        statement.warnings.append(
+            "no :60F: opening balance before the first :61:: currency unknown, "
+            "amounts read with 2 decimals"
+        )
+    minor_currency = currency or "XXX"
     mark = match["mark"]
     where = f"line {fld.line_no} :61:"
     value_date = _date(match["value"], statement, where)
@@ -310,7 +317,7 @@ def _line_61(fld: _Field, file: str | None, statement: Statement) -> Entry:
     customer_ref, _, bank_ref = rest.partition("//")
     entry = Entry(
         amount_minor=to_minor(
-            match["amount"], currency, file=file, line=fld.line_no, element=":61:"
+            match["amount"], minor_currency, file=file, line=fld.line_no, element=":61:"
         ),
         currency=currency,
         # SWIFT field 61 subfield 3: RC = reversal of a credit (a debit entry),
