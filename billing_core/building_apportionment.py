@@ -59,6 +59,7 @@ from billing_core.heating_costs import (
 )
 from billing_core.largest_remainder import split_by_weights
 from billing_core.late_payment import cn_electricity_late_fee, default_interest
+from billing_core.occupancy_days import time_share
 from billing_core.operating_costs import item_components, item_label
 
 
@@ -70,6 +71,7 @@ class _Component:
     pct: Fraction
     weights: list[Fraction]
     notes: tuple[str, ...] = ()
+    fixed_cents: list[int] | None = None  # a fixed amount per party instead of a key
 
 
 @dataclass
@@ -154,9 +156,23 @@ def _emit(state: _State, *, item_id: str, label: str, kind: str, total_cents: in
           comps: list[_Component], legal: str, vat: VatSpec | None = None,
           derivation: dict[str, Any] | None = None, extra_notes: tuple[str, ...] = (),
           ) -> dict[str, int]:
-    """Allocate an item over all parties and add its bill lines; returns cents per party."""
+    """Allocate an item over all parties and add its bill lines; returns cents per party.
+
+    Components with ``fixed_cents`` are charged as given; the rest of the
+    total is split by the keyed components.
+    """
     gross, vat_cents = _vat_total(total_cents, vat)
-    per_party, per_comp = _allocate(gross, comps, state, item_id)
+    fixed_total = sum(sum(c.fixed_cents) for c in comps if c.fixed_cents is not None)
+    if fixed_total and (gross - fixed_total) * (1 if gross >= 0 else -1) < 0:
+        raise AllocationError(f"{item_id}: fixed amounts ({fixed_total}) exceed the total {gross}")
+    keyed = [c if c.fixed_cents is None else _Component(c.name, c.key, c.unit, Fraction(0),
+                                                          c.weights) for c in comps]
+    per_party, per_comp = _allocate(gross - fixed_total, keyed, state, item_id)
+    for c_i, comp in enumerate(comps):
+        if comp.fixed_cents is not None:
+            for p_i, cents in enumerate(comp.fixed_cents):
+                per_comp[p_i][c_i] = cents
+                per_party[p_i] += cents
     flat = [(p_i, c_i, per_comp[p_i][c_i]) for p_i in range(len(state.parties))
             for c_i in range(len(comps))]
     vat_split = [0] * len(flat)
@@ -166,7 +182,7 @@ def _emit(state: _State, *, item_id: str, label: str, kind: str, total_cents: in
     for (p_i, c_i, amount), line_vat in zip(flat, vat_split, strict=True):
         party, comp = state.parties[p_i], comps[c_i]
         weight = comp.weights[p_i]
-        if comp.pct == 0 or (weight == 0 and amount == 0):
+        if (comp.fixed_cents is None and comp.pct == 0) or (weight == 0 and amount == 0):
             continue
         total_key = sum(comp.weights, Fraction(0))
         notes = list(comp.notes) + list(extra_notes)
@@ -228,23 +244,32 @@ def _key_components(specs: list[KeyComponent], state: _State, item: str, exclude
 def _allocated(item: AllocatedItem, state: _State) -> None:
     specs, legal = item_components(item)
     label = item_label(item)
-    fixed = dict(item.fixed_amounts_cents)
     excluded = set(item.excluded_units) | {
         u.id for u in state.data.units if u.floor is not None and u.floor in item.excluded_floors}
     comps = _key_components(specs, state, item.id, excluded)
-    rest = item.total_cents - sum(fixed.values())
-    if fixed:
-        if rest < 0:
-            raise AllocationError(f"{item.id}: fixed amounts exceed the total")
-        for unit_id, cents in fixed.items():
-            party = next(p for p in state.parties if p.unit_id == unit_id and not p.vacancy) if any(
-                p.unit_id == unit_id and not p.vacancy for p in state.parties) else next(
-                p for p in state.parties if p.unit_id == unit_id)
-            state.lines.setdefault(party.party_id, []).append(BillLine(
-                item.id, label, "fixed amount", "fixed", "", "1", "1", "1", item.total_cents,
-                cents, legal_basis=legal + "; fixed amount by contract"))
-    _emit(state, item_id=item.id, label=label, kind="allocated", total_cents=rest, comps=comps,
-          legal=legal, vat=item.vat)
+    if item.fixed_amounts_cents:
+        if item.vat is not None and item.vat.mode == "added":
+            raise AllocationError(f"{item.id}: fixed amounts need VAT mode 'included'")
+        comps.insert(0, _fixed_component(item.fixed_amounts_cents, state, item.id))
+    _emit(state, item_id=item.id, label=label, kind="allocated", total_cents=item.total_cents,
+          comps=comps, legal=legal, vat=item.vat)
+
+
+def _fixed_component(amounts: dict[str, int], state: _State, item: str) -> _Component:
+    """Fixed amounts per unit, shared by a unit's users by days (vacancy: the owner)."""
+    p = state.data.period
+    cents = [0] * len(state.parties)
+    weights = [Fraction(0)] * len(state.parties)
+    for unit_id, amount in amounts.items():
+        idx = [i for i, party in enumerate(state.parties) if party.unit_id == unit_id]
+        days = [time_share(state.parties[i].start, state.parties[i].end, p.start, p.end)
+                for i in idx]
+        split = split_by_weights(amount, days, [state.ids[i] for i in idx], item=item)
+        for i, c in zip(idx, split, strict=True):
+            cents[i] = c
+            weights[i] = Fraction(c)
+    return _Component("fixed amount", "fixed", "cents", Fraction(0), weights,
+                      ("fixed amount by contract",), fixed_cents=cents)
 
 
 def _estimated_area(state: _State, meter: str, fixed_key: str) -> tuple[Fraction, Fraction]:

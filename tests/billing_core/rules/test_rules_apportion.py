@@ -487,3 +487,18 @@ def test_hot_water_fixed_costs_go_by_area_only():
     item["kind"] = "heating"
     item["split"]["meter"] = "hot_water"
     assert run_data(building(units, [item])).item("w").shares_cents == {"a": 1000}
+
+
+def test_fixed_amounts_are_charged_as_given_and_the_rest_by_key():
+    units = [{"id": "a", "living_area_m2": "50"},
+             {"id": "b", "living_area_m2": "50", "occupancies": [
+                 {"tenant": "t", "start": "2025-01-01", "end": "2025-06-30"}]}]
+    item = {"kind": "allocated", "id": "tv", "total_cents": 30001,
+            "fixed_amounts_cents": {"a": 12000}, "vat": {"rate_pct": "19"}}
+    result = run_data(building(units, [item]))
+    tv = result.item("tv")
+    assert sum(tv.shares_cents.values()) == 30001
+    fixed_a = next(x for x in result.bill("a").lines if x.key == "fixed")
+    assert fixed_a.amount_cents == 12000
+    assert tv.shares_cents["a"] == 12000 + 9001  # the rest 180.01 by area, tie to 'a'
+    assert sum(x.vat_cents for b in result.bills for x in b.lines) == tv.vat_cents == 4790
