@@ -1,0 +1,1 @@
+"""Bank statement parsing tests (issue 9)."""
