@@ -447,13 +447,19 @@ class Building:
 
 @dataclass(config=_CFG)
 class ApportionInput:
-    """One building and one billing period: everything ``meterbill apportion`` needs."""
+    """One building and one billing period: everything ``meterbill apportion`` needs.
+
+    ``betrkv_keys`` sets the property's own key per BetrKV number (e.g. 8:
+    person-days for waste), used by items of that number without components.
+    """
 
     building: Building
     period: Period
     units: Annotated[list[Unit], Field(min_length=1)]
     cost_items: list[CostItem]
     heizkostenv: HeizkostenVDuties = field(default_factory=HeizkostenVDuties)
+    betrkv_keys: dict[Annotated[int, Field(ge=1, le=17)], list[KeyComponent]] = field(
+        default_factory=dict)
     schema_version: Literal[1] = 1
 
 
@@ -554,6 +560,10 @@ def _semantic_errors(data: ApportionInput) -> list[str]:
             if comp.key == "consumption" and not comp.meter:
                 errors.append(
                     f"cost_items[{k}].components[{c_i}].meter: required for key consumption")
+    for number, comps in data.betrkv_keys.items():
+        if comps and sum(c.pct for c in comps) != 100:
+            errors.append(f"betrkv_keys.{number}: percentages add up to "
+                          f"{sum(c.pct for c in comps)}, not 100")
     for k, item in enumerate(data.cost_items):
         for attr in ("apportion_like", "included_in"):
             ref = getattr(item, attr, None)

@@ -242,7 +242,7 @@ def _key_components(specs: list[KeyComponent], state: _State, item: str, exclude
 
 
 def _allocated(item: AllocatedItem, state: _State) -> None:
-    specs, legal = item_components(item)
+    specs, legal = item_components(item, state.data.betrkv_keys)
     label = item_label(item)
     excluded = set(item.excluded_units) | {
         u.id for u in state.data.units if u.floor is not None and u.floor in item.excluded_floors}

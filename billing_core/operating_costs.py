@@ -20,8 +20,15 @@ from billing_core.rule_tables import betrkv_categories
 DEFAULT_KEY = KeyComponent(key="living_area", pct=Decimal(100))
 
 
-def item_components(item: AllocatedItem) -> tuple[list[KeyComponent], str]:
-    """The key mix of an item and the legal basis to print with it."""
+def item_components(
+    item: AllocatedItem, property_keys: dict[int, list[KeyComponent]] | None = None
+) -> tuple[list[KeyComponent], str]:
+    """The key mix of an item and the legal basis to print with it.
+
+    Precedence: the item's own components, then the property's key for its
+    BetrKV number (``betrkv_keys`` of the input, agreed in the leases), then
+    the statutory default of § 556a Abs. 1 BGB (living area).
+    """
     if item.betrkv_number is None:
         basis = "contract / 民法典 Art. 283 default: area"
         return (list(item.components) or [DEFAULT_KEY]), basis
@@ -34,6 +41,8 @@ def item_components(item: AllocatedItem) -> tuple[list[KeyComponent], str]:
     basis = f"BetrKV § 2 Nr. {cat.number} ({cat.name_de})"
     if item.components:
         return list(item.components), basis + "; key by contract"
+    if property_keys and item.betrkv_number in property_keys:
+        return list(property_keys[item.betrkv_number]), basis + "; key of the property by contract"
     return [DEFAULT_KEY], basis + "; default key living area (§ 556a Abs. 1 BGB)"
 
 

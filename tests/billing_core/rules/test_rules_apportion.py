@@ -502,3 +502,15 @@ def test_fixed_amounts_are_charged_as_given_and_the_rest_by_key():
     assert fixed_a.amount_cents == 12000
     assert tv.shares_cents["a"] == 12000 + 9001  # the rest 180.01 by area, tie to 'a'
     assert sum(x.vat_cents for b in result.bills for x in b.lines) == tv.vat_cents == 4790
+
+
+def test_property_key_for_a_betrkv_number_overrides_the_statutory_default():
+    units = [{"id": "a", "living_area_m2": "90", "persons": 1},
+             {"id": "b", "living_area_m2": "30", "persons": 3}]
+    items = [{"kind": "allocated", "id": "waste", "betrkv_number": 8, "total_cents": 40000},
+             {"kind": "allocated", "id": "tax", "betrkv_number": 1, "total_cents": 40000}]
+    raw = building(units, items, betrkv_keys={"8": [{"key": "person_days", "pct": "100"}]})
+    result = run_data(raw)
+    assert result.item("waste").shares_cents == {"a": 10000, "b": 30000}  # by persons
+    assert result.item("tax").shares_cents == {"a": 30000, "b": 10000}  # default: area
+    assert "key of the property" in result.item("waste").legal_basis
