@@ -25,18 +25,28 @@ scheduled, not slept, so other input is still read meanwhile.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import heapq
 import os
 import select
+import signal
 import socket
+import sys
 import threading
 import time
 import tty
 from collections.abc import Sequence
+from pathlib import Path
 
+from firmware_bridge.codecs.mbus_encode import (
+    DataField,
+    DataRecord,
+    FixedHeader,
+    VariableDataTelegram,
+)
 from firmware_bridge.codecs.mbus_link import find_link_frame
-from simulators.mbus_slave import MBusSlave, Reply
+from simulators.mbus_slave import MBusSlave, Reply, hex_file_bytes
 
 BITS_SKEW_PER_SLAVE = 3
 
@@ -271,4 +281,63 @@ class TcpBusServer(_BusServer):
         self.stop()
 
 
-__all__ = ["MBusBus", "PtyBusServer", "TcpBusServer", "collide"]
+def demo_slaves(count: int) -> list[MBusSlave]:
+    """``count`` water meters at primary addresses 1.., IDs 10000001.. (heat-cost demo)."""
+    return [
+        MBusSlave.from_encoded(
+            [
+                VariableDataTelegram(
+                    FixedHeader(10_000_000 + n, "ABC", 1, 0x07, access_no=n),
+                    (DataRecord(DataField.BCD8, 0x13, 1000 * n),),  # volume, litres
+                )
+            ],
+            primary_address=n,
+        )
+        for n in range(1, count + 1)
+    ]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m simulators.mbus_bus [--tcp PORT] [--demo N] [VECTOR.hex ...]``.
+
+    Serves a bus until SIGINT/SIGTERM. Each vector file becomes one slave at
+    the primary address in its A field; ``--demo`` adds encoder-built water
+    meters. The first line printed says where to connect: ``pty /dev/pts/N``
+    or ``tcp HOST:PORT``.
+    """
+    parser = argparse.ArgumentParser(prog="python -m simulators.mbus_bus")
+    parser.add_argument("vectors", nargs="*", type=Path, help="libmbus .hex telegrams")
+    parser.add_argument("--tcp", type=int, default=None, help="serve on this TCP port (0 = any)")
+    parser.add_argument("--demo", type=int, default=0, help="add N encoder-built meters")
+    args = parser.parse_args(argv)
+    slaves = [
+        MBusSlave.from_hex_files([path], primary_address=hex_file_bytes(path)[5])
+        for path in args.vectors
+    ] + demo_slaves(args.demo)
+    if not slaves:
+        parser.error("give vector files or --demo N")
+    bus = MBusBus(slaves)
+    server: _BusServer
+    if args.tcp is None:
+        server = PtyBusServer(bus)
+        where = f"pty {server.port}"
+    else:
+        server = TcpBusServer(bus, port=args.tcp)
+        where = f"tcp {server.address[0]}:{server.address[1]}"
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    server.start()
+    print(where, flush=True)
+    for slave in slaves:
+        print(f"  primary {slave.primary_address:3d}  secondary {slave.secondary_address}",
+              flush=True)
+    stop.wait()
+    server.stop()
+    return 0
+
+
+__all__ = ["MBusBus", "PtyBusServer", "TcpBusServer", "collide", "demo_slaves", "main"]
+
+if __name__ == "__main__":
+    sys.exit(main())
