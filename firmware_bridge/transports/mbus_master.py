@@ -18,13 +18,23 @@ interleave. What it speaks:
   to A = FDh with CI 52h and eight bytes ``ID(4, BCD) Man(2) Ver(1) Med(1)``;
   each ID digit may be Fh and Man/Ver/Med FFFFh/FFh as wildcards. Slaves
   that match become selected and answer ``E5``; the others deselect. When
-  more than one matches, their answers collide on the wire.
+  more than one matches, their answers collide on the wire. A slave stays
+  selected until a non-matching selection, a CI 56h selection or SND_NKE to
+  FDh, so a secondary read is select + REQ_UD2 to FDh without a link reset
+  (FCB starts at 1; a slave left mid-sequence by another master may first
+  repeat its last telegram).
 * Wildcard scan: the tree search of libmbus ``mbus_scan_2nd_address_range``.
   Per ID digit 0..9 the master selects the mask, nothing → next digit,
   one ``E5`` → REQ_UD2 to FDh reads the full address, collision → fix this
   digit and descend to the next one.
 * Application reset (CI 50h, optional subcode) and baud-rate change
   (CI B8h..BFh = 300..38400 baud), each acknowledged by ``E5``.
+
+Errors: silence after all retries is a
+:class:`~firmware_bridge.errors.TransportError` naming the request and the
+line; bytes that never formed a valid frame (bad checksum, collision
+garbage) are a :class:`~firmware_bridge.errors.FrameError` showing them.
+Retries keep the FCB, so a retried REQ_UD2 never skips a telegram.
 
 Masks and addresses are 16 characters as libmbus prints them:
 ``IIIIIIII MMMM VV DD`` = 8 ID digits, manufacturer field in hex, version,
