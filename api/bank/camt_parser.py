@@ -300,9 +300,30 @@ def _statement(r: _Reader, el: etree._Element, message: str) -> Statement:
     for bal in r.findall(el, "Bal"):
         statement.balances.append(_balance(r, bal))
     for ntry in r.findall(el, "Ntry"):
-        statement.entries.append(_entry(r, ntry, statement))
+        entry = _entry(r, ntry, statement)
+        statement.entries.append(entry)
+        _check_details_sum(entry, statement, ntry.sourceline)
         r.forget()
     return statement
+
+
+def _check_details_sum(entry: Entry, statement: Statement, line: int | None) -> None:
+    """A batch whose transactions do not add up to the entry is reported (not refused).
+
+    Only comparable when every TxDtls has an amount in the entry's currency; charges
+    deducted from the entry (ChrgInclInd) may explain a difference, so it is a warning.
+    """
+    if len(entry.details) < 2:
+        return
+    amounts = [d.amount_minor for d in entry.details if d.currency == entry.currency]
+    if len(amounts) != len(entry.details) or any(a is None for a in amounts):
+        return
+    total = sum(a for a in amounts if a is not None)
+    if total != entry.amount_minor:
+        statement.warnings.append(
+            f"line {line}: Ntry amount {entry.amount_minor} != sum of its "
+            f"{len(amounts)} TxDtls {total} (minor units, {entry.currency})"
+        )
 
 
 def _direction(r: _Reader, el: etree._Element, *, required: bool) -> str | None:

@@ -237,3 +237,53 @@ def test_cli_malformed_file_prints_one_line_and_fails(tmp_path: Path) -> None:
         == "error: bad.xml, line 8, Document/BkToCstmrStmt/Stmt/Ntry/Amt: not an amount: 'abc'"
     )
     assert result.stdout == ""
+
+
+BATCH_ENTRY = """<Ntry><Amt Ccy="EUR">{total}</Amt><CdtDbtInd>DBIT</CdtDbtInd>
+<RvslInd>true</RvslInd><Sts><Cd>BOOK</Cd></Sts><BookgDt><Dt>2024-02-05</Dt></BookgDt>
+<Chrgs><TtlChrgsAndTaxAmt Ccy="EUR">6.00</TtlChrgsAndTaxAmt>
+<Rcrd><Amt Ccy="EUR">6.00</Amt><CdtDbtInd>DBIT</CdtDbtInd></Rcrd></Chrgs>
+<NtryDtls><Btch><NbOfTxs>2</NbOfTxs></Btch>
+<TxDtls><Refs><EndToEndId>INV-1</EndToEndId><MndtId>M-1</MndtId></Refs>
+<Amt Ccy="EUR">50.00</Amt><CdtDbtInd>DBIT</CdtDbtInd>
+<RltdPties><Dbtr><Pty><Nm>Anna Mieterin</Nm></Pty></Dbtr>
+<DbtrAcct><Id><IBAN>DE02120300000000202051</IBAN></Id></DbtrAcct>
+<Cdtr><Pty><Nm>Hausverwaltung</Nm></Pty></Cdtr>
+<CdtrAcct><Id><IBAN>DE89370400440532013000</IBAN></Id></CdtrAcct></RltdPties>
+<RmtInf><Strd><CdtrRefInf><Tp><CdOrPrtry><Cd>SCOR</Cd></CdOrPrtry></Tp>
+<Ref>RF18539007547034</Ref></CdtrRefInf></Strd></RmtInf>
+<RtrInf><Rsn><Cd>AM04</Cd></Rsn><AddtlInf>insufficient funds</AddtlInf></RtrInf></TxDtls>
+<TxDtls><Refs><EndToEndId>INV-2</EndToEndId></Refs>
+<Amt Ccy="EUR">30.00</Amt><CdtDbtInd>DBIT</CdtDbtInd>
+<RltdPties><Dbtr><Pty><Nm>Bert Mieter</Nm></Pty></Dbtr>
+<DbtrAcct><Id><IBAN>DE02500105170137075030</IBAN></Id></DbtrAcct></RltdPties>
+<RtrInf><Rsn><Cd>AM04</Cd></Rsn></RtrInf></TxDtls></NtryDtls></Ntry>"""
+
+
+def test_returned_direct_debit_batch_with_charges() -> None:
+    text = camt(BATCH_ENTRY.format(total="80.00")).decode().replace("053.001.02", "053.001.08")
+    (statement,) = parse_bytes(text.encode()).statements
+    (entry,) = statement.entries
+    assert (entry.amount_minor, entry.credit_debit, entry.reversal) == (8000, "DBIT", True)
+    assert entry.charges_minor == 600
+    assert entry.return_reason == "AM04"  # shared by both transactions
+    assert entry.batch is not None and entry.batch.number_of_transactions == 2
+    first, second = entry.details
+    assert (first.amount_minor, first.end_to_end_id, first.mandate_id) == (5000, "INV-1", "M-1")
+    # a returned direct debit keeps the payer as counterparty, not our own account
+    assert (first.counterparty_name, first.counterparty_account) == (
+        "Anna Mieterin",
+        "DE02120300000000202051",
+    )
+    assert first.creditor_reference == "RF18539007547034"
+    assert first.return_additional_info == "insufficient funds"
+    assert (second.amount_minor, second.counterparty_name) == (3000, "Bert Mieter")
+    assert statement.warnings == []
+
+
+def test_batch_that_does_not_add_up_is_reported() -> None:
+    (statement,) = parse_bytes(camt(BATCH_ENTRY.format(total="81.00"))).statements
+    assert len(statement.entries) == 1
+    assert statement.warnings == [
+        "line 8: Ntry amount 8100 != sum of its 2 TxDtls 8000 (minor units, EUR)"
+    ]
