@@ -33,6 +33,7 @@ from billing_core.rule_tables import (
 )
 
 ROOT = Path(__file__).resolve().parents[3]
+FUZZ_EXAMPLES = int(os.environ.get("METERBILL_FUZZ_EXAMPLES", "40"))
 _app = typer.Typer()
 _app.command()(apportion)
 
@@ -119,7 +120,8 @@ _units = st.lists(
 )
 
 
-@settings(max_examples=int(os.environ.get("METERBILL_FUZZ_EXAMPLES", "40")), deadline=None)
+@pytest.mark.fuzz
+@settings(max_examples=FUZZ_EXAMPLES, deadline=None)
 @given(units=_units, total=st.integers(-10**7, 10**8), pct=st.integers(0, 100),
        vat=st.sampled_from([None, "7", "19"]))
 def test_every_item_splits_to_its_total_and_lines_to_the_party(units, total, pct, vat):
@@ -451,7 +453,8 @@ def test_section_9a_estimate_from_the_building_average_per_m2():
     assert result.item("h").derivation["exceeds_limit"] is False
 
 
-@settings(max_examples=int(os.environ.get("METERBILL_FUZZ_EXAMPLES", "40")), deadline=None)
+@pytest.mark.fuzz
+@settings(max_examples=FUZZ_EXAMPLES, deadline=None)
 @given(cuts=st.lists(st.integers(1, 364), min_size=0, max_size=4, unique=True),
        leap=st.booleans())
 def test_users_of_a_unit_share_exactly_its_whole_year(cuts, leap):
