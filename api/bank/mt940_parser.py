@@ -172,6 +172,7 @@ def parse_mt940(
     check_size(data, file=file, max_bytes=max_bytes)
     text, encoding = decode_mt940(data)
     statements: list[Statement] = []
+    first_lines: dict[int, int] = {}
     for block in _split_fields(text):
         statement: Statement | None = None
         last_entry: Entry | None = None
@@ -179,6 +180,7 @@ def parse_mt940(
             if fld.tag == "20" or statement is None:
                 statement = Statement(message="MT940", extra={"encoding": encoding})
                 statements.append(statement)
+                first_lines[id(statement)] = fld.line_no
                 last_entry = None
                 if fld.tag == "20":
                     statement.id = fld.first.strip()
@@ -188,7 +190,11 @@ def parse_mt940(
         raise StatementFormatError("no MT940 field (:20:, :61: ...) found", file=file)
     for statement in statements:
         if not statement.entries and statement.id is None:
-            raise StatementFormatError("MT940 block without :20: and without :61:", file=file)
+            raise StatementFormatError(
+                "MT940 block without :20: and without :61:",
+                file=file,
+                line=first_lines[id(statement)],
+            )
         statement.finish()
     return ParseResult(format="mt940", statements=statements)
 
