@@ -66,5 +66,9 @@ def apportion(
         output.write_text(text + "\n", encoding="utf-8")
 
 
+# Mountable as ``("apportion", "billing_core.apportion_cli", "app", ...)`` in the
+# root's SUBCOMMANDS: the command is the group's callback, so the call is
+# ``meterbill apportion FILE`` (interspersed args let options follow the path).
 app = typer.Typer(help="Apportion building costs.", add_completion=False)
-app.command("apportion")(apportion)
+app.callback(invoke_without_command=True,
+             context_settings={"allow_interspersed_args": True})(apportion)

@@ -109,3 +109,18 @@ def test_cli_writes_pdf_and_table(tmp_path):
     assert "EG-links" in table.stdout and "heating-system.hot_water" in table.stdout
     missing = CliRunner().invoke(_app, [str(DE), "--format", "pdf"])
     assert missing.exit_code == 2
+
+
+def test_app_mounts_as_meterbill_apportion_subcommand():
+    from billing_core.apportion_cli import app
+
+    root = typer.Typer()
+    root.add_typer(app, name="apportion")
+
+    @root.command()
+    def other() -> None:  # a second command makes root a group, as in meterbill.cli
+        """Placeholder."""
+
+    result = CliRunner().invoke(root, ["apportion", str(CN), "--format", "table"])
+    assert result.exit_code == 0, result.output
+    assert "beijing-chaoyang-3-2" in result.stdout
