@@ -295,7 +295,7 @@ def key_value(
             if party.vacancy:
                 return Fraction(0)
             raise AllocationError(
-                f"{item}: unit {party.unit_id} ({party.tenant or 'vacancy'}) has no "
+                f"{item}: unit {party.unit_id} ({party.tenant or 'no tenant named'}) has no "
                 f"consumption for meter {meter!r}"
             )
         return Fraction(party.consumption[meter])

@@ -124,3 +124,24 @@ def test_app_mounts_as_meterbill_apportion_subcommand():
     result = CliRunner().invoke(root, ["apportion", str(CN), "--format", "table"])
     assert result.exit_code == 0, result.output
     assert "beijing-chaoyang-3-2" in result.stdout
+
+
+def test_cli_names_unit_and_meter_when_a_consumption_is_missing(tmp_path):
+    raw = {"building": {"id": "x"}, "period": {"start": "2025-01-01", "end": "2025-12-31"},
+           "units": [{"id": "a", "living_area_m2": "50", "consumption": {"heat": "1"}},
+                     {"id": "b", "living_area_m2": "50"}],
+           "cost_items": [{"kind": "heating", "id": "h", "total_cents": 100,
+                           "split": {"consumption_share_pct": "50"}}]}
+    path = tmp_path / "b.json"
+    path.write_text(json.dumps(raw))
+    result = CliRunner().invoke(_app, [str(path)])
+    assert result.exit_code == 1
+    assert "h: unit b (no tenant named) has no consumption for meter 'heat'" in result.stderr
+
+
+def test_cli_reports_json_syntax_errors_with_line_and_column(tmp_path):
+    path = tmp_path / "b.json"
+    path.write_text('{"building": {"id": "x"},\n "period": }')
+    result = CliRunner().invoke(_app, [str(path)])
+    assert result.exit_code == 2
+    assert "line 2 column" in result.stderr
