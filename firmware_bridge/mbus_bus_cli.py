@@ -13,10 +13,7 @@ with ``--json``, decoded.
 
 from __future__ import annotations
 
-import dataclasses
-import datetime as dt
 import json
-from decimal import Decimal
 from typing import Annotated
 
 import typer
@@ -110,16 +107,6 @@ def scan(
         stream.close()
 
 
-def _json_default(value: object) -> object:
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, bytes | bytearray):
-        return value.hex().upper()
-    if isinstance(value, dt.date | dt.datetime | dt.time):
-        return value.isoformat()
-    raise TypeError(f"cannot put {type(value).__name__} in JSON")
-
-
 @app.command()
 def read(
     port: PortOption = None,
@@ -155,11 +142,11 @@ def read(
                 typer.echo(frame_hex(frame))
             return
         from firmware_bridge.codecs.mbus import decode_user_data
+        from firmware_bridge.codecs.mbus_json import telegram_to_dict
 
-        telegrams = [
-            dataclasses.asdict(decode_user_data(f.c, f.a, f.ci, f.data)) for f in frames
-        ]
-        typer.echo(json.dumps({"telegrams": telegrams}, default=_json_default, indent=2))
+        # the same JSON as `meterbill mbus decode`, one entry per telegram
+        telegrams = [telegram_to_dict(decode_user_data(f.c, f.a, f.ci, f.data)) for f in frames]
+        typer.echo(json.dumps({"telegrams": telegrams}, indent=2))
     except (BridgeError, ValueError) as exc:
         raise _fail(exc) from exc
     finally:
