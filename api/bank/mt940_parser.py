@@ -67,7 +67,7 @@ _TAG_RE = re.compile(r"^:(\d{2}[A-Z]?|NS[A-Z]?):")
 _BALANCE_RE = re.compile(r"^([CD])(\d{6})([A-Z]{3})(\d+[,.]?\d*)$")
 _LINE_61_RE = re.compile(
     r"^(?P<value>\d{6})(?P<entry>\d{4})?(?P<mark>RC|RD|EC|ED|C|D)(?P<funds>[A-Z])?"
-    r"(?P<amount>\d+[,.]\d*|\d+)(?P<type>[NFS][A-Z0-9]{3})(?P<rest>.*)$"
+    r"(?P<amount>\d+[,.]\d*|\d+)(?P<type>[NFS][A-Z0-9 ]{3})(?P<rest>.*)$"
 )
 _SEPA_KEYWORDS = (
     "EREF",
@@ -336,7 +336,7 @@ def _line_61(fld: _Field, file: str | None, statement: Statement) -> Entry:
         account_servicer_reference=bank_ref.strip() or None,
         extra={
             "funds_code": match["funds"],
-            "transaction_type": match["type"],
+            "transaction_type": match["type"].rstrip(),
             "customer_reference": customer_ref.strip() or None,
             "bank_reference": bank_ref.strip() or None,
         },
@@ -344,17 +344,25 @@ def _line_61(fld: _Field, file: str | None, statement: Statement) -> Entry:
     if len(fld.lines) > 1:
         entry.additional_info = " ".join(line.strip() for line in fld.lines[1:])
         entry.extra["supplementary_details"] = entry.additional_info
+        if is_iban(entry.additional_info.replace(" ", "")):
+            # Rabobank puts the counterparty IBAN in the :61: supplementary details.
+            entry.counterparty_account = entry.additional_info.replace(" ", "")
     return entry
 
 
 def _structured_parts(text: str) -> tuple[str, dict[str, str]] | None:
-    """GVC and ?NN subfields of a German structured :86:, or None for free text."""
+    """GVC and ?NN subfields of a German structured :86:, or None for free text.
+
+    The DK layout uses ``?`` before each subfield number; some banks (Triodos NL)
+    use ``>`` in the same layout, so the character after the GVC is the separator.
+    """
     joined = "".join(text.split("\n")).lstrip()
-    match = re.match(r"^(\d{3})?\?(?=\d\d)", joined)
+    match = re.match(r"^(\d{3})?([?>])(?=\d\d)", joined)
     if match is None:
         return None
     subfields: dict[str, str] = {}
-    pieces = re.split(r"\?(\d\d)", joined[match.end() - 1 :])
+    separator = re.escape(match.group(2))
+    pieces = re.split(separator + r"(\d\d)", joined[match.end() - 1 :])
     # pieces: ["", "00", "text", "10", "text", ...]
     for code, value in zip(pieces[1::2], pieces[2::2], strict=True):
         subfields[code] = subfields.get(code, "") + value
@@ -377,7 +385,9 @@ _NL_KEYS = (
     "TRTP|CNTP|IBAN|BIC|NAME|ADDR|REMI|EREF|MARF|CSID|RTRN|ORDP|BENM|PURP|ULTC|ULTD|ISDT|SVCL"
 )
 _NL_KEYS += "|PREF|BUSP|CHGS|EXCH|OCMT|ID"
-_NL_KEY_RE = re.compile(rf"/({_NL_KEYS})/")
+# The slash after a keyword is only looked at, not consumed: "/REMI//ISDT/..." has an
+# empty REMI followed by ISDT, and the ISDT match needs that slash.
+_NL_KEY_RE = re.compile(rf"/({_NL_KEYS})(?=/)")
 _NL_START_RE = re.compile(rf"^/({_NL_KEYS})/")
 
 
@@ -393,7 +403,7 @@ def _nl_structured(entry: Entry, text: str, currency: str, fld: _Field, file: st
     fields: dict[str, str] = {}
     for index, match in enumerate(found):
         end = found[index + 1].start() if index + 1 < len(found) else len(text)
-        value = text[match.end() : end]
+        value = text[match.end() + 1 : end]
         fields.setdefault(match.group(1), value.rstrip("/"))
     entry.extra["nl_fields"] = fields
     entry.extra["transaction_type_text"] = fields.get("TRTP")
@@ -478,7 +488,8 @@ def _details_86(entry: Entry, fld: _Field, currency: str, file: str | None) -> N
     name = (sub.get("32", "") + sub.get("33", "")).strip()
     account = sub.get("38") or sub.get("31")
     entry.counterparty_name = name or None
-    entry.counterparty_account = account.strip() if account and account.strip() else None
+    if account and account.strip():
+        entry.counterparty_account = account.strip()
     bank = sub.get("30", "").strip()
     entry.counterparty_bic = (
         bank if re.fullmatch(r"[A-Z]{6}[A-Z0-9]{2}([A-Z0-9]{3})?", bank) else None

@@ -270,3 +270,58 @@ def test_structured_86_without_gvc() -> None:
     (entry,) = statement.entries
     assert entry.extra["subfields"]["00"] == "GUTSCHRIFT"
     assert (entry.remittance, entry.counterparty_name) == ("Miete", "Anna Mieterin")
+
+
+def test_rabobank_old_layout_account_in_supplementary_details() -> None:
+    data = (
+        b":940:\n:20:940S130101\n:25:NL71RABO0123456789\n:28C:0\n:60F:C130101EUR000000001000,00\n"
+        b":61:130101D000000000025,00N102EREF            \nNL91ABNA0417164300\n"
+        b":86:/EREF/01-01-2013 12:00 0030000987654321/BENM//NAME/CONTRA ACCOUN\n"
+        b"T HOLDER/REMI//ISDT/2013-07-11\n"
+        b":62F:C130108EUR000000000975,00\n"
+        b":20:940S130108\n:25:NL71RABO0123456789\n:28C:0\n:60F:C130108EUR000000000975,00\n"
+        b":61:130109D10,00N154NONREF\n:86:/BENM//NAME/JOHN DOE/REMI/Reference 201301234/ISDT/2\n"
+        b"013-01-09\n:62F:C130115EUR965,00\n"
+    )
+    first, second = parse_bytes(data).statements  # no "-" between the :20: blocks
+    (entry,) = first.entries
+    assert entry.amount_minor == 2500 and entry.extra["transaction_type"] == "N102"
+    assert entry.counterparty_account == "NL91ABNA0417164300"
+    assert entry.end_to_end_id == "01-01-2013 12:00 0030000987654321"
+    assert entry.counterparty_name == "CONTRA ACCOUNT HOLDER"
+    assert entry.remittance is None
+    assert entry.extra["nl_fields"]["ISDT"] == "2013-07-11"
+    assert second.entries[0].remittance == "Reference 201301234"
+    assert (
+        first.balance_check()
+        == second.balance_check()
+        == {
+            "reconciles": True,
+            "difference_minor": 0,
+        }
+    )
+
+
+def test_structured_86_with_angle_bracket_separator() -> None:
+    line_86 = "000>100987654321\n>20 HUUR>21 KANTOOR - FEB 2010>310390123456"
+    (statement,) = parse_mt940(statement_with("110125D700,00N000NONREF", line_86)).statements
+    (entry,) = statement.entries
+    assert entry.extra["subfields"]["10"] == "0987654321"
+    assert entry.remittance == " HUUR KANTOOR - FEB 2010"
+    assert entry.counterparty_account == "0390123456"
+
+
+def test_space_padded_type_code_and_repeated_forward_balances() -> None:
+    text = statement_with("1710111011DF2402,00S   X").decode()
+    text = text.replace(
+        ":62F:C240101EUR0,00\n", ":62F:C240101EUR0,00\n:65:C240102EUR0,00\n:65:C240103EUR0,00\n"
+    )
+    (statement,) = parse_mt940(text.encode()).statements
+    (entry,) = statement.entries
+    assert (entry.credit_debit, entry.extra["funds_code"], entry.amount_minor) == (
+        "DBIT",
+        "F",
+        240200,
+    )
+    assert entry.extra["transaction_type"] == "S"
+    assert [b.type for b in statement.balances] == ["OPBD", "CLBD", "FWAV", "FWAV"]
