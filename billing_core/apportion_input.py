@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 from dataclasses import field
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -41,14 +42,14 @@ class ApportionInputError(BillingError):
         super().__init__(f"{source}: {len(errors)} error(s)\n" + "\n".join(errors))
 
 
+_PLAIN_DECIMAL = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+
+
 def _no_float(value: Any) -> Any:
     if isinstance(value, float):
         raise ValueError("write decimals as strings (\"12.5\"), not binary floats")
-    if isinstance(value, str):
-        try:
-            Decimal(value)
-        except InvalidOperation as exc:
-            raise ValueError(f"{value!r} is not a decimal number") from exc
+    if isinstance(value, str) and not _PLAIN_DECIMAL.fullmatch(value.strip()):
+        raise ValueError(f"{value!r} is not a plain decimal number like \"12.5\"")
     return value
 
 

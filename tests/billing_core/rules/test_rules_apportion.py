@@ -91,6 +91,9 @@ def test_floats_are_refused_for_quantities():
     raw = building([{"id": "a", "living_area_m2": 50.5}], [])
     with pytest.raises(ApportionInputError, match=r"units\[0\].living_area_m2: write decimals"):
         parse_apportion_input(raw)
+    raw = building([{"id": "a", "living_area_m2": "NaN"}], [])
+    with pytest.raises(ApportionInputError, match=r"living_area_m2: 'NaN' is not a plain"):
+        parse_apportion_input(raw)
 
 
 def test_published_schema_matches_the_validator():
