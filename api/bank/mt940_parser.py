@@ -229,7 +229,9 @@ def _apply(
             return last_entry
         statement.extra.setdefault("info_86", []).append(fld.text)
     elif tag.startswith("NS"):
-        statement.extra.setdefault("non_swift", []).append(
+        # Non-SWIFT lines after a :61: (Sberbank) describe that line, else the statement.
+        owner = last_entry if last_entry is not None else statement
+        owner.extra.setdefault("non_swift", []).append(
             {"tag": "NS", "modifier": tag[2:] or None, "text": fld.text}
         )
     else:

@@ -325,3 +325,13 @@ def test_space_padded_type_code_and_repeated_forward_balances() -> None:
     )
     assert entry.extra["transaction_type"] == "S"
     assert [b.type for b in statement.balances] == ["OPBD", "CLBD", "FWAV", "FWAV"]
+
+
+def test_non_swift_lines_belong_to_the_line_before_them() -> None:
+    text = statement_with("1710111011DF2402,00S   X").decode()
+    text = text.replace(":61:", ":NS:22JOHN DOE\n:61:").replace(
+        "S   X\n", "S   X\n:NS:01526715\n15ERGO Versicherung\n"
+    )
+    (statement,) = parse_mt940(text.encode()).statements
+    assert statement.extra["non_swift"][0]["text"] == "22JOHN DOE"
+    assert statement.entries[0].extra["non_swift"][0]["text"] == "01526715\n15ERGO Versicherung"
