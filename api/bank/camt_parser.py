@@ -661,12 +661,16 @@ def _counterparty(detail: EntryDetail, *, entry_reversed: bool, own_accounts: se
     if entry_reversed or detail.return_reason is not None:
         original = DEBIT if original == CREDIT else CREDIT
     order = ("Debtor", "Creditor") if original == CREDIT else ("Creditor", "Debtor")
+    candidates = []
     for role in order:
         party = detail.party(role)
         if party is None or not (party.name or party.iban or party.account_other_id):
             continue
-        if (party.iban or party.account_other_id) in own_accounts:
-            continue
+        candidates.append((role, party))
+    # Prefer a party that is not this account; a transfer between the owner's own
+    # accounts keeps the own-account party rather than no counterparty at all.
+    foreign = [c for c in candidates if (c[1].iban or c[1].account_other_id) not in own_accounts]
+    for role, party in (foreign or candidates)[:1]:
         detail.counterparty_name = party.name
         detail.counterparty_account = party.iban or party.account_other_id
         detail.counterparty_bic = party.bic

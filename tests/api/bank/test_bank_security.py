@@ -287,3 +287,24 @@ def test_batch_that_does_not_add_up_is_reported() -> None:
     assert statement.warnings == [
         "line 8: Ntry amount 8100 != sum of its 2 TxDtls 8000 (minor units, EUR)"
     ]
+
+
+SELF_TRANSFER = """<Ntry><Amt Ccy="EUR">250.00</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts>BOOK</Sts>
+<BookgDt><Dt>2019-03-01</Dt></BookgDt><NtryDtls><TxDtls>
+<RltdPties><Dbtr><Nm>Testzahlung Zwei</Nm></Dbtr>
+<DbtrAcct><Id><IBAN>DE89370400440532013000</IBAN></Id></DbtrAcct></RltdPties>
+<RmtInf><Strd><CdtrRefInf><Tp><CdOrPrtry><Cd>SCOR</Cd></CdOrPrtry></Tp>
+<Ref>2019456456</Ref></CdtrRefInf></Strd></RmtInf></TxDtls></NtryDtls></Ntry>"""
+
+
+def test_austrian_stuzza_namespace_and_transfer_between_own_accounts() -> None:
+    data = camt(SELF_TRANSFER).replace(NS.encode(), b"ISO:camt.053.001.02:APC:STUZZA:payments:003")
+    result = parse_bytes(data)
+    assert result.format == "camt.053.001.02"
+    (entry,) = result.statements[0].entries
+    # the only party is this account itself: keep it rather than report no counterparty
+    assert (entry.counterparty_name, entry.counterparty_account) == (
+        "Testzahlung Zwei",
+        "DE89370400440532013000",
+    )
+    assert entry.creditor_reference == "2019456456"
