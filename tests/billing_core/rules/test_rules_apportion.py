@@ -520,3 +520,14 @@ def test_property_key_for_a_betrkv_number_overrides_the_statutory_default():
     assert result.item("waste").shares_cents == {"a": 10000, "b": 30000}  # by persons
     assert result.item("tax").shares_cents == {"a": 30000, "b": 10000}  # default: area
     assert "key of the property" in result.item("waste").legal_basis
+
+
+def test_shipped_rule_tables_are_byte_identical_to_the_reference():
+    reference = ROOT.parent / "shared" / "reference"
+    if not reference.is_dir():
+        reference = Path("/work/shared/reference")
+    shipped = ROOT / "billing_core" / "rules_data"
+    names = sorted(p.name for p in reference.glob("*.csv"))
+    assert names == sorted(p.name for p in shipped.glob("*.csv"))
+    for name in names:
+        assert (shipped / name).read_bytes() == (reference / name).read_bytes(), name
