@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -34,3 +36,19 @@ def building(
 
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve())
+
+
+@app.command()
+def mbus(
+    vectors: Annotated[list[Path] | None,
+                       typer.Argument(help="libmbus .hex telegrams, one slave each.")] = None,
+    tcp: int | None = typer.Option(None, help="Serve on this TCP port (0 = any); else a pty."),
+    demo: int = typer.Option(0, help="Add N encoder-built water meters."),
+) -> None:
+    """Serve a wired M-Bus of simulated slaves on a pseudo-terminal or TCP until Ctrl-C."""
+    from simulators.mbus_bus import main as mbus_main
+
+    argv = [str(v) for v in vectors or []] + ["--demo", str(demo)]
+    if tcp is not None:
+        argv += ["--tcp", str(tcp)]
+    raise typer.Exit(mbus_main(argv))

@@ -23,4 +23,10 @@ def pytest_report_header(config: object) -> list[str]:
         lines.append(f"meterbill: billing kernels {getattr(kernels, '__impl__', '?')}")
     except Exception as exc:
         lines.append(f"meterbill: billing kernels not loaded ({exc})")
+    try:
+        from firmware_bridge.codecs import mbus
+
+        lines.append(f"meterbill: M-Bus decoder {mbus.__impl__}")
+    except Exception as exc:
+        lines.append(f"meterbill: M-Bus decoder not loaded ({exc})")
     return lines
