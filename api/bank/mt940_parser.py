@@ -63,7 +63,9 @@ from api.bank.statement import (
     to_minor,
 )
 
-_TAG_RE = re.compile(r"^:(\d{2}[A-Z]?|NS[A-Z]?):")
+# Only the fields MT940 (and MT942) define start a new field: a wrapped :86: line may
+# itself begin with ":26:" (the "37" of a time "16:37" after a line break).
+_TAG_RE = re.compile(r"^:(20|21|25P?|28C?|13D?|34F|60[FM]|61|62[FM]|64|65|86|90[CD]|NS[A-Z]?):")
 _BALANCE_RE = re.compile(r"^([CD])(\d{6})([A-Z]{3})(\d+[,.]?\d*)$")
 _LINE_61_RE = re.compile(
     r"^(?P<value>\d{6})(?P<entry>\d{4})?(?P<mark>RC|RD|EC|ED|C|D)(?P<funds>[A-Z])?"
@@ -203,7 +205,7 @@ def _apply(
     statement: Statement, fld: _Field, last_entry: Entry | None, file: str | None
 ) -> Entry | None:
     tag = fld.tag
-    if tag == "25":
+    if tag in ("25", "25P"):
         _account(statement, fld.first.strip())
     elif tag in ("28C", "28"):
         number, _, sequence = fld.first.strip().partition("/")
@@ -252,6 +254,12 @@ def _account(statement: Statement, value: str) -> None:
     if tail and is_iban(tail):
         statement.account_iban = tail
         statement.account_bic = head
+        return
+    suffix = re.fullmatch(r"(.*\d)([A-Z]{3})", compact)
+    if suffix:
+        # "51210600/9223382012EUR": some banks append the account currency.
+        statement.account_other_id = suffix.group(1)
+        statement.currency = statement.currency or suffix.group(2)
         return
     statement.account_other_id = value
 

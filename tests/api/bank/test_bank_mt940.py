@@ -335,3 +335,26 @@ def test_non_swift_lines_belong_to_the_line_before_them() -> None:
     (statement,) = parse_mt940(text.encode()).statements
     assert statement.extra["non_swift"][0]["text"] == "22JOHN DOE"
     assert statement.entries[0].extra["non_swift"][0]["text"] == "01526715\n15ERGO Versicherung"
+
+
+def test_wrapped_86_line_that_looks_like_a_tag_is_continuation() -> None:
+    line_86 = (
+        "106?000000/661?20EREF+VZ0000000000000000?21MREF+000000?22CRED+XX0\n"
+        "000000000000000?23ABCDEFGHIJKLMNOPQRSTUVW?24/PL 12-09-2014T16\n"
+        ":26:37 Fo?25lgenr. 007"
+    )
+    (statement,) = parse_mt940(statement_with("1602300301DR6,00N024NONREF", line_86)).statements
+    (entry,) = statement.entries
+    assert entry.extra["subfields"]["24"] == "/PL 12-09-2014T16:26:37 Fo"
+    assert entry.extra["subfields"]["25"] == "lgenr. 007"
+    assert entry.value_date is None  # 30 February: kept as a warning, not a crash
+    assert entry.booking_date == "2016-03-01"
+    assert any("160230" in w for w in statement.warnings)
+
+
+def test_currency_appended_to_the_account() -> None:
+    data = statement_with("240101C1,NTRFNONREF").replace(
+        b":25:DE89370400440532013000", b":25:51210600/9223382012EUR"
+    )
+    (statement,) = parse_mt940(data).statements
+    assert (statement.account_other_id, statement.currency) == ("51210600/9223382012", "EUR")
