@@ -66,7 +66,10 @@ from api.bank.statement import (
 # Only the fields MT940 (and MT942) define start a new field: a wrapped :86: line may
 # itself begin with ":26:" (the "37" of a time "16:37" after a line break).
 _TAG_RE = re.compile(r"^:(20|21|25P?|28C?|13D?|34F|60[FM]|61|62[FM]|64|65|86|90[CD]|NS[A-Z]?):")
-_BALANCE_RE = re.compile(r"^([CD])(\d{6})([A-Z]{3})(\d+[,.]?\d*)$")
+_BALANCE_RE = re.compile(r"^([CD])(\d{6})([A-Z]{3})?(\d+[,.]?\d*)$")
+# SWIFT codes in :61: supplementary details / :86: (MT940 usage guidelines): original
+# amount and charges, each as currency + amount, e.g. /OCMT/EUR4,5/ /CHGS/EUR0,5/.
+_SWIFT_AMOUNT_RE = re.compile(r"/(OCMT|CHGS)/([A-Z]{3})(\d+[,.]?\d*)")
 _LINE_61_RE = re.compile(
     r"^(?P<value>\d{6})(?P<entry>\d{4})?(?P<mark>RC|RD|EC|ED|C|D)(?P<funds>[A-Z])?"
     r"(?P<amount>\d+[,.]\d*|\d+)(?P<type>[NFS][A-Z0-9 ]{3})(?P<rest>.*)$"
@@ -215,6 +218,12 @@ def _apply(
         statement.extra["related_reference"] = fld.first.strip()
     elif tag in ("13D", "13"):
         statement.created_at = fld.first.strip()
+    elif tag == "34F":
+        # MT942 floor limit "PLN0": the only place an interim report names its currency.
+        statement.message = "MT942"
+        currency = re.match(r"([A-Z]{3})", fld.first.strip())
+        if currency and statement.currency is None:
+            statement.currency = currency.group(1)
     elif tag in _BALANCE_TYPES:
         balance = _balance(fld, file, statement)
         statement.balances.append(balance)
@@ -223,11 +232,13 @@ def _apply(
         return None
     elif tag == "61":
         entry = _line_61(fld, file, statement)
+        _swift_amounts(entry, "".join(fld.lines[1:]), fld, file)
         statement.entries.append(entry)
         return entry
     elif tag == "86":
         if last_entry is not None and "text_86" not in last_entry.extra:
             _details_86(last_entry, fld, statement.currency or "XXX", file)
+            _swift_amounts(last_entry, fld.text, fld, file)
             return last_entry
         statement.extra.setdefault("info_86", []).append(fld.text)
     elif tag.startswith("NS"):
@@ -239,6 +250,16 @@ def _apply(
     else:
         statement.extra.setdefault("other_fields", []).append({"tag": tag, "text": fld.text})
     return last_entry
+
+
+def _swift_amounts(entry: Entry, text: str, fld: _Field, file: str | None) -> None:
+    """/OCMT/ (original amount) and /CHGS/ (charges) where a bank writes them."""
+    for code, currency, amount in _SWIFT_AMOUNT_RE.findall("".join(text.split("\n"))):
+        minor = to_minor(amount, currency, file=file, line=fld.line_no, element=f"/{code}/")
+        if code == "OCMT" and entry.original_amount_minor is None:
+            entry.original_amount_minor, entry.original_currency = minor, currency
+        elif code == "CHGS" and entry.charges_minor is None:
+            entry.charges_minor = minor
 
 
 def _account(statement: Statement, value: str) -> None:
@@ -286,6 +307,19 @@ def _balance(fld: _Field, file: str | None, statement: Statement) -> Balance:
             element=f":{fld.tag}:",
         )
     mark, date, currency, amount = match.groups()
+    if currency is None:
+        # Seen in real exports (:62M:C020315105000,00): no currency; the statement's.
+        if statement.currency is None:
+            raise StatementFormatError(
+                f"balance {value!r} has no currency and none is known from :60F:",
+                file=file,
+                line=fld.line_no,
+                element=f":{fld.tag}:",
+            )
+        currency = statement.currency
+        statement.warnings.append(
+            f"line {fld.line_no} :{fld.tag}: without currency, read as {currency}"
+        )
     minor = to_minor(amount, currency, file=file, line=fld.line_no, element=f":{fld.tag}:")
     return Balance(
         type=_BALANCE_TYPES[fld.tag],

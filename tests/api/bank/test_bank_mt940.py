@@ -358,3 +358,41 @@ def test_currency_appended_to_the_account() -> None:
     )
     (statement,) = parse_mt940(data).statements
     assert (statement.account_other_id, statement.currency) == ("51210600/9223382012", "EUR")
+
+
+def test_mt942_interim_report_takes_currency_from_floor_limit() -> None:
+    data = (
+        b"\n:20:ST170119CYC/0001\n:25:PL29114010810000267002001002\n:28C:1/1\n:34F:PLN0\n"
+        b":13D:1701191815+0100\n:61:1701190119CN0,01NTRFNONREF//MB170119012058\n"
+        b"911-TRANSAKCJA IPH\n:86:911 TRANSAKCJA COLLECT; ID IPH: XX000000000001; Z RACH.: \n"
+        b"56114010810000267002001001; OD: JAN NOWAK\n:90D:0PLN0,00\n:90C:1PLN0,01\n-\n"
+    )
+    (statement,) = parse_bytes(data).statements
+    assert statement.message == "MT942"
+    assert statement.currency == "PLN" and statement.created_at == "1701191815+0100"
+    assert statement.account_iban == "PL29114010810000267002001002"
+    (entry,) = statement.entries
+    assert (entry.amount_minor, entry.currency, entry.extra["funds_code"]) == (1, "PLN", "N")
+    assert entry.additional_info == "911-TRANSAKCJA IPH"
+
+
+def test_balance_without_currency_uses_the_statements() -> None:
+    data = (
+        b":20:STARTUMS\n:25:1222333444\n:28:1/1\n:60F:C020315DEM0,00\n"
+        b":61:0203170320CM5000,00S05168790452\n:62M:C0203155000,00\n"
+    )
+    (statement,) = parse_bytes(data).statements
+    assert statement.closing_balance_minor == 500000
+    assert statement.balance_check() == {"reconciles": True, "difference_minor": 0}
+    assert any("without currency" in w for w in statement.warnings)
+
+
+def test_swift_original_amount_and_charges_codes() -> None:
+    line_86 = "020?00VIREMENT?20LIGNE 1?25/CHGS/EUR0,5/?32NOM DU BENEFICIAIRE"
+    data = statement_with("0408040804DR5,NTRFREFERENCE DO 111//MUL0408041114005", line_86)
+    data = data.replace(b"MUL0408041114005\n", b"MUL0408041114005\n/OCMT/EUR4,5//IACC/D3/\n")
+    (statement,) = parse_mt940(data).statements
+    (entry,) = statement.entries
+    assert (entry.original_amount_minor, entry.original_currency) == (450, "EUR")
+    assert entry.charges_minor == 50
+    assert entry.extra["customer_reference"] == "REFERENCE DO 111"
