@@ -596,3 +596,17 @@ def test_sparkasse_sample_is_off_by_exactly_100() -> None:
 def test_notification_without_balances_has_no_check() -> None:
     statement = parse_file(VECTORS / "camt054/oca_test-camt054.xml").statements[0]
     assert statement.balances == [] and statement.balance_check() is None
+
+
+def test_json_shape_equals_dataclasses_asdict_for_every_sample() -> None:
+    import dataclasses
+
+    for expected_path in EXPECTED:
+        data = json.loads(expected_path.read_text(encoding="utf-8"))
+        result = parse_file(_sample(expected_path, data))
+        shaped = result.to_dict()
+        assert shaped["format"] == result.format
+        for statement, plain in zip(result.statements, shaped["statements"], strict=True):
+            assert plain.pop("balance_check") == statement.balance_check()
+            assert plain == dataclasses.asdict(statement)
+            json.dumps(plain)  # serialisable as is
