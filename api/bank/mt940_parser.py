@@ -24,7 +24,18 @@ the DK spec's 65-character line limit implies). Inside the purpose text, SEPA
 keywords (EREF+, KREF+, MREF+, CRED+, DEBT+, SVWZ+, ABWA+, ABWE+, COAM+, OAMT+,
 IBAN+, BIC+) may start anywhere, also mid-subfield, so they are found after the
 ?20-?29/?60-?63 lines are joined. ``MTLG:`` is not a SEPA keyword and stays in the
-preceding field.
+preceding field. Returns: for GVC 108/109/159/160 or a RETOURE/RUECK... posting text,
+?34 is the return reason; COAM+ (fees) and OAMT+ (original amount) fill
+``charges_minor`` and ``original_amount_minor``.
+
+Other layouts met in real files, each handled and tested: Dutch banks write :86: as
+``/KEY/value`` (``/EREF/``, ``/CNTP/account/BIC/name/city/``, ``/REMI/USTD//text``,
+``/REMI/STRD/CUR/ref``, ``/RTRN/``); Triodos uses ``>`` instead of ``?`` before the
+DK subfields; SWIFT ``/OCMT/`` and ``/CHGS/`` carry original amount and charges;
+MT942 interim reports have no balances and name their currency in ``:34F:``; a
+wrapped :86: line may look like a tag (``:26:`` from a time "16:26"), so only the
+tags MT940/MT942 define start a field; RC is the reversal of a credit (a debit) and
+RD the reversal of a debit (a credit).
 
 Where the ``mt-940`` library (wolph/mt940) fits and where it does not: its field
 regexes and ?-subfield post-processor follow the same DK layout, and the tests use
