@@ -23,7 +23,13 @@ import numpy as np
 
 from cython.parallel cimport prange
 
-from billing_core.kernels._protocol import chunk_bounds, new_status, prepare, raise_for_status
+from billing_core.kernels._protocol import (
+    chunk_bounds,
+    new_status,
+    output_array,
+    prepare,
+    raise_for_status,
+)
 
 cdef extern from *:
     ctypedef unsigned long long uint128 "unsigned __int128"
@@ -117,6 +123,7 @@ cdef void _building(
     int64_t* per_item,
     double* ratio,
     double* scale,
+    double* fast_scale,
     int64_t* rem,
     int64_t* bucket,
     int64_t* count,
@@ -126,8 +133,9 @@ cdef void _building(
 ) noexcept nogil:
     """Apportion every item of building ``b``; on a fault fill ``status[b]`` and stop.
 
-    ``rem`` is item-major (``rem[i * largest + j]``), ``bucket`` unit-major
-    (``bucket[j * n_items + i]``), as in the Numba kernel.
+    ``bucket`` is unit-major (``bucket[j * n_items + i]``), ``count`` item-major
+    (``count[i * largest + k]``); ``rem`` holds one item's remainders, filled
+    only for the units of the cut bucket.
     """
     cdef int64_t start = offsets[b], end = offsets[b + 1]
     cdef int64_t n = end - start
@@ -149,7 +157,7 @@ cdef void _building(
     cdef uint128 product
     cdef const int64_t* row
     cdef int64_t* out_row
-    cdef int64_t* item_rem
+    cdef int64_t* item_count
     for i in range(n_items):
         high[i] = 0
         low[i] = 0
@@ -158,6 +166,7 @@ cdef void _building(
         divisor[i] = 1
         ratio[i] = 0.0
         scale[i] = 0.0
+        fast_scale[i] = 0.0
     # Key-value sums in 32-bit halves, so an overflow past 2**63 - 1 is seen.
     for u in range(start, end):
         row = &weights[u, 0]
@@ -193,9 +202,11 @@ cdef void _building(
             if magnitude[i] < FAST_TOTAL_LIMIT and weight_sum[i] < FAST_SUM_LIMIT:
                 ratio[i] = <double>magnitude[i] / <double>weight_sum[i]
                 divisor[i] = weight_sum[i]
+                fast_scale[i] = scale[i]
             else:
                 any_exact = True
-    # Share step: float estimate, corrected once each way by the exact remainder.
+    # Share step: float estimate, corrected once each way by the exact remainder;
+    # with rounding, each remainder's bucket is stored and counted on the way.
     for u in range(start, end):
         j = u - start
         row = &weights[u, 0]
@@ -214,8 +225,8 @@ cdef void _building(
             out_row[i] = q
             assigned[i] += q
             if with_rounding:
-                rem[i * largest + j] = r
-                k = <int64_t>(<double>r * scale[i])
+                # Items left to the exact path get k = 0 here (fast_scale 0), recounted there.
+                k = <int64_t>(<double>r * fast_scale[i])
                 bucket[j * n_items + i] = top if k > top else k
     if any_exact:
         for i in range(n_items):
@@ -228,25 +239,26 @@ cdef void _building(
                     r = <int64_t>(product % <uint128>weight_sum[i])
                     out[u, i] = q
                     assigned[i] += q
-                    rem[i * largest + j] = r
-                    k = <int64_t>(<double>r * scale[i])
-                    bucket[j * n_items + i] = top if k > top else k
+                    if with_rounding:
+                        k = <int64_t>(<double>r * scale[i])
+                        bucket[j * n_items + i] = top if k > top else k
     if with_rounding:
         for i in range(n_items):
             missing = magnitude[i] - assigned[i]
             wanted[i] = 0
             cut[i] = n
             if missing > 0:
+                item_count = count + i * largest
+                for k in range(n):
+                    item_count[k] = 0
                 for j in range(n):
-                    count[j] = 0
-                for j in range(n):
-                    count[bucket[j * n_items + i]] += 1
+                    item_count[bucket[j * n_items + i]] += 1
                 threshold = top
                 above = 0
-                while above + count[threshold] < missing:
-                    above += count[threshold]
+                while above + item_count[threshold] < missing:
+                    above += item_count[threshold]
                     threshold -= 1
-                if missing - above == count[threshold]:
+                if missing - above == item_count[threshold]:
                     cut[i] = threshold - 1
                 else:
                     cut[i] = threshold
@@ -265,17 +277,25 @@ cdef void _building(
                     break
             for i in range(n_items):
                 if wanted[i] > 0:
-                    item_rem = rem + i * largest
+                    # Remainders are recomputed for the cut bucket only (q is in out).
                     m = 0
                     equal = True
                     for j in range(n):
                         if bucket[j * n_items + i] == cut[i]:
-                            if m > 0 and item_rem[j] != item_rem[cand[0]]:
+                            w = weights[start + j, i]
+                            if ratio[i] != 0.0:
+                                rem[j] = <int64_t>(<uint64_t>magnitude[i] * <uint64_t>w
+                                                   - <uint64_t>out[start + j, i]
+                                                   * <uint64_t>weight_sum[i])
+                            else:
+                                product = <uint128>magnitude[i] * <uint128>w
+                                rem[j] = <int64_t>(product % <uint128>weight_sum[i])
+                            if m > 0 and rem[j] != rem[cand[0]]:
                                 equal = False
                             cand[m] = j
                             m += 1
                     if not (equal and ids_ascending):
-                        _sort_candidates(cand, m, item_rem, &ids[start], buf)
+                        _sort_candidates(cand, m, rem, &ids[start], buf)
                     for j in range(wanted[i]):
                         out[start + cand[j], i] += 1
     if any_negative_total:
@@ -302,32 +322,32 @@ cdef int _chunk(
         if offsets[b + 1] - offsets[b] > largest:
             largest = offsets[b + 1] - offsets[b]
     cdef int64_t* per_item = <int64_t*>malloc(ITEM_ROWS * n_items * sizeof(int64_t) + 8)
-    cdef double* floats = <double*>malloc(2 * n_items * sizeof(double) + 8)
-    cdef int64_t* rem = <int64_t*>malloc(n_items * largest * sizeof(int64_t))
+    cdef double* floats = <double*>malloc(3 * n_items * sizeof(double) + 8)
     cdef int64_t* bucket = <int64_t*>malloc(n_items * largest * sizeof(int64_t))
+    cdef int64_t* count = <int64_t*>malloc(n_items * largest * sizeof(int64_t))
     cdef int64_t* per_unit = <int64_t*>malloc(3 * largest * sizeof(int64_t))
     cdef int result = 0
-    if per_item == NULL or floats == NULL or rem == NULL or bucket == NULL or per_unit == NULL:
+    if per_item == NULL or floats == NULL or bucket == NULL or count == NULL or per_unit == NULL:
         result = -1
     else:
         for b in range(first, last):
             _building(b, totals, offsets, weights, ids, out, status, with_rounding,
-                      per_item, floats, floats + n_items, rem, bucket,
-                      per_unit, per_unit + largest, per_unit + 2 * largest, largest)
+                      per_item, floats, floats + n_items, floats + 2 * n_items, per_unit, bucket, count,
+                      per_unit + largest, per_unit + 2 * largest, largest)
     free(per_item)
     free(floats)
-    free(rem)
     free(bucket)
+    free(count)
     free(per_unit)
     return result
 
 
 def _run(item_total_cents, building_offsets, weights, unit_ids, bint with_rounding,
-         bint parallel):
+         bint parallel, out_a):
     totals_a, offsets_a, weights_a, ids_a = prepare(
         item_total_cents, building_offsets, weights, unit_ids
     )
-    out_a = np.empty(weights_a.shape, dtype=np.int64)
+    out_a = output_array(out_a, weights_a.shape)
     status_a = new_status(offsets_a.size - 1)
     chunks_a = chunk_bounds(offsets_a)
     cdef const int64_t[:, ::1] totals = totals_a
@@ -355,21 +375,21 @@ def _run(item_total_cents, building_offsets, weights, unit_ids, bint with_roundi
     return out_a
 
 
-def apportion(item_total_cents, building_offsets, weights, unit_ids):
+def apportion(item_total_cents, building_offsets, weights, unit_ids, *, out=None):
     """Return ``int64[U, I]`` cents; chunks of buildings run in parallel (OpenMP)."""
-    return _run(item_total_cents, building_offsets, weights, unit_ids, True, True)
+    return _run(item_total_cents, building_offsets, weights, unit_ids, True, True, out)
 
 
-def apportion_serial(item_total_cents, building_offsets, weights, unit_ids):
+def apportion_serial(item_total_cents, building_offsets, weights, unit_ids, *, out=None):
     """Same cents as :func:`apportion`, on the calling thread."""
-    return _run(item_total_cents, building_offsets, weights, unit_ids, True, False)
+    return _run(item_total_cents, building_offsets, weights, unit_ids, True, False, out)
 
 
-def floor_shares(item_total_cents, building_offsets, weights):
+def floor_shares(item_total_cents, building_offsets, weights, *, out=None):
     """The share step alone (quotas toward zero, signed), in parallel."""
-    return _run(item_total_cents, building_offsets, weights, None, False, True)
+    return _run(item_total_cents, building_offsets, weights, None, False, True, out)
 
 
-def floor_shares_serial(item_total_cents, building_offsets, weights):
+def floor_shares_serial(item_total_cents, building_offsets, weights, *, out=None):
     """The share step alone on the calling thread."""
-    return _run(item_total_cents, building_offsets, weights, None, False, False)
+    return _run(item_total_cents, building_offsets, weights, None, False, False, out)

@@ -40,6 +40,7 @@ from billing_core.kernels._protocol import (
     Int64Array,
     chunk_bounds,
     new_status,
+    output_array,
     prepare,
     raise_for_status,
 )
@@ -407,9 +408,10 @@ def _call(
     weights: ArrayLike,
     unit_ids: ArrayLike | None,
     with_rounding: bool,
+    out: Int64Array | None,
 ) -> Int64Array:
     totals, offsets, w, ids = prepare(item_total_cents, building_offsets, weights, unit_ids)
-    out = np.empty(w.shape, dtype=np.int64)
+    out = output_array(out, w.shape)
     status = new_status(offsets.size - 1)
     runner(chunk_bounds(offsets), totals, offsets, w, ids, out, status, with_rounding)
     raise_for_status(status, totals, offsets)
@@ -421,9 +423,11 @@ def apportion(
     building_offsets: ArrayLike,
     weights: ArrayLike,
     unit_ids: ArrayLike,
+    *,
+    out: Int64Array | None = None,
 ) -> Int64Array:
     """Return ``int64[U, I]`` cents; buildings run in parallel (``prange``)."""
-    return _call(_run_parallel, item_total_cents, building_offsets, weights, unit_ids, True)
+    return _call(_run_parallel, item_total_cents, building_offsets, weights, unit_ids, True, out)
 
 
 def apportion_serial(
@@ -431,27 +435,33 @@ def apportion_serial(
     building_offsets: ArrayLike,
     weights: ArrayLike,
     unit_ids: ArrayLike,
+    *,
+    out: Int64Array | None = None,
 ) -> Int64Array:
     """Same cents as :func:`apportion`, on one thread."""
-    return _call(_run_serial, item_total_cents, building_offsets, weights, unit_ids, True)
+    return _call(_run_serial, item_total_cents, building_offsets, weights, unit_ids, True, out)
 
 
 def floor_shares(
     item_total_cents: ArrayLike,
     building_offsets: ArrayLike,
     weights: ArrayLike,
+    *,
+    out: Int64Array | None = None,
 ) -> Int64Array:
     """The share step alone (quotas toward zero, signed), buildings in parallel."""
-    return _call(_run_parallel, item_total_cents, building_offsets, weights, None, False)
+    return _call(_run_parallel, item_total_cents, building_offsets, weights, None, False, out)
 
 
 def floor_shares_serial(
     item_total_cents: ArrayLike,
     building_offsets: ArrayLike,
     weights: ArrayLike,
+    *,
+    out: Int64Array | None = None,
 ) -> Int64Array:
     """The share step alone on one thread."""
-    return _call(_run_serial, item_total_cents, building_offsets, weights, None, False)
+    return _call(_run_serial, item_total_cents, building_offsets, weights, None, False, out)
 
 
 def warm_up() -> None:

@@ -53,10 +53,15 @@ class ApportionKernel(Protocol):
         building_offsets: ArrayLike,
         weights: ArrayLike,
         unit_ids: ArrayLike,
+        *,
+        out: Int64Array | None = None,
     ) -> Int64Array:
         """Return ``int64[U, I]`` cents; each building-item column sums to its total.
 
         Largest-remainder rounding as in ``billing_core.largest_remainder``.
+        ``out`` (C-contiguous int64 ``[U, I]``) receives the result when given,
+        so a caller billing in batches reuses one buffer instead of faulting
+        in fresh pages on every call.
         """
         ...
 
@@ -65,6 +70,8 @@ class ApportionKernel(Protocol):
         item_total_cents: ArrayLike,
         building_offsets: ArrayLike,
         weights: ArrayLike,
+        *,
+        out: Int64Array | None = None,
     ) -> Int64Array:
         """Return the share step alone: each quota rounded toward zero, ``int64[U, I]``.
 
@@ -161,6 +168,25 @@ def chunk_bounds(offsets: Int64Array, chunks: int = PARALLEL_CHUNKS) -> Int64Arr
     bounds[0] = 0
     bounds[chunks] = n_buildings
     return np.unique(bounds)
+
+
+def output_array(out: Int64Array | None, shape: tuple[int, ...]) -> Int64Array:
+    """Return ``out`` after checking it can take the result, or a new int64 array."""
+    if out is None:
+        return np.empty(shape, dtype=np.int64)
+    if (
+        not isinstance(out, np.ndarray)
+        or out.dtype != np.int64
+        or out.shape != shape
+        or not out.flags.c_contiguous
+        or not out.flags.writeable
+    ):
+        got = f"{out.dtype} {out.shape}" if isinstance(out, np.ndarray) else type(out).__name__
+        raise AllocationError(
+            f"kernel argument out: writeable C-contiguous int64 array of shape {shape} "
+            f"expected, got {got}"
+        )
+    return out
 
 
 def new_status(n_buildings: int) -> Int64Array:

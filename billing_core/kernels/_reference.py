@@ -31,6 +31,7 @@ from billing_core.kernels._protocol import (
     STATUS_ZERO_WEIGHTS,
     Int64Array,
     new_status,
+    output_array,
     prepare,
     raise_for_status,
 )
@@ -121,11 +122,15 @@ def floor_shares(
     item_total_cents: ArrayLike,
     building_offsets: ArrayLike,
     weights: ArrayLike,
+    *,
+    out: Int64Array | None = None,
 ) -> Int64Array:
     """Return each quota rounded toward zero, with the sign of its total (the share step)."""
     totals, offsets, w, _ = prepare(item_total_cents, building_offsets, weights)
+    result = output_array(out, w.shape)
     floor, _, _, _ = _quotas(totals, offsets, w)
-    return np.repeat(np.sign(totals), np.diff(offsets), axis=0) * floor
+    np.multiply(np.repeat(np.sign(totals), np.diff(offsets), axis=0), floor, out=result)
+    return result
 
 
 def apportion(
@@ -133,9 +138,12 @@ def apportion(
     building_offsets: ArrayLike,
     weights: ArrayLike,
     unit_ids: ArrayLike,
+    *,
+    out: Int64Array | None = None,
 ) -> Int64Array:
     """Return ``int64[U, I]`` cents whose building-item columns sum exactly to the totals."""
     totals, offsets, w, ids = prepare(item_total_cents, building_offsets, weights, unit_ids)
+    result = output_array(out, w.shape)
     floor, remainder, _, missing = _quotas(totals, offsets, w)
     n_units, n_items = w.shape
     counts = np.diff(offsets)
@@ -154,4 +162,5 @@ def apportion(
     shares = floor.ravel().copy()
     shares[order[gets_cent]] += 1
     sign = np.repeat(np.sign(totals), counts, axis=0)
-    return sign * shares.reshape(n_units, n_items)
+    np.multiply(sign, shares.reshape(n_units, n_items), out=result)
+    return result

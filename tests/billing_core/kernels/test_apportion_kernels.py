@@ -251,3 +251,24 @@ def test_fuzz_all_implementations_agree_with_naive(batch: Batch) -> None:
     expected = _reference.apportion(*args).tolist()
     for impl, name in FAST_APPORTION:
         assert _entry(impl, name)(*args).tolist() == expected
+
+
+@pytest.mark.parametrize(("impl", "name"), ALL_APPORTION, ids=_ids(ALL_APPORTION))
+def test_out_buffer_is_filled_and_returned(impl: str, name: str) -> None:
+    """A reused buffer full of stale cents gets every cell overwritten."""
+    totals = np.array([[10, 0], [7, -7]], dtype=np.int64)
+    weights = np.array([[1, 5], [3, 0], [1, 1], [1, 2]], dtype=np.int64)
+    offsets = np.array([0, 2, 4], dtype=np.int64)
+    out = np.full((4, 2), 999, dtype=np.int64)
+    got = _entry(impl, name)(totals, offsets, weights, np.arange(4), out=out)
+    assert got is out
+    assert out.tolist() == [[3, 0], [7, 0], [4, -2], [3, -5]]
+
+
+@pytest.mark.parametrize("impl", list(kernels.IMPLEMENTATIONS))
+def test_out_buffer_of_wrong_shape_is_refused(impl: str) -> None:
+    with pytest.raises(AllocationError, match=r"kernel argument out: .* shape \(2, 1\)"):
+        kernels.implementation(impl).floor_shares(
+            np.array([[1]]), np.array([0, 2]), np.ones((2, 1), dtype=np.int64),
+            out=np.empty((1, 2), dtype=np.int64),
+        )  # fmt: skip
