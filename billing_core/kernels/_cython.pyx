@@ -155,6 +155,9 @@ cdef void _building(
     cdef bint any_negative_total = False, any_exact = False, resolve = False
     cdef bint ids_ascending, equal
     cdef uint128 product
+    cdef int64_t acc_high[16]
+    cdef int64_t acc_low[16]
+    cdef int64_t acc_bits[16]
     cdef const int64_t* row
     cdef int64_t* out_row
     cdef int64_t* item_count
@@ -167,15 +170,34 @@ cdef void _building(
         ratio[i] = 0.0
         scale[i] = 0.0
         fast_scale[i] = 0.0
-    # Key-value sums in 32-bit halves, so an overflow past 2**63 - 1 is seen.
-    for u in range(start, end):
-        row = &weights[u, 0]
+    # Key-value sums in 32-bit halves, so an overflow past 2**63 - 1 is seen;
+    # OR-ing the keys shows a negative one by its sign bit.  Up to 16 items the
+    # accumulators live on the stack, where the compiler knows nothing else
+    # writes them and keeps the loop branch-free and vectorised.
+    if n_items <= 16:
         for i in range(n_items):
-            w = row[i]
-            if w < smallest[i]:
-                smallest[i] = w
-            high[i] += w >> 32
-            low[i] += w & LOW_32
+            acc_high[i] = 0
+            acc_low[i] = 0
+            acc_bits[i] = 0
+        for u in range(start, end):
+            row = &weights[u, 0]
+            for i in range(n_items):
+                w = row[i]
+                acc_bits[i] |= w
+                acc_high[i] += w >> 32
+                acc_low[i] += w & LOW_32
+        for i in range(n_items):
+            high[i] = acc_high[i]
+            low[i] = acc_low[i]
+            smallest[i] = acc_bits[i]
+    else:
+        for u in range(start, end):
+            row = &weights[u, 0]
+            for i in range(n_items):
+                w = row[i]
+                smallest[i] |= w
+                high[i] += w >> 32
+                low[i] += w & LOW_32
     for i in range(n_items):
         hi = high[i] + (low[i] >> 32)
         code = 0
@@ -277,11 +299,20 @@ cdef void _building(
                     break
             for i in range(n_items):
                 if wanted[i] > 0:
-                    # Remainders are recomputed for the cut bucket only (q is in out).
+                    # Equal keys give equal remainders: with ascending ids the
+                    # first rows of the cut bucket win and no remainder is needed.
                     m = 0
                     equal = True
                     for j in range(n):
                         if bucket[j * n_items + i] == cut[i]:
+                            if m > 0 and weights[start + j, i] != weights[start + cand[0], i]:
+                                equal = False
+                            cand[m] = j
+                            m += 1
+                    if not (equal and ids_ascending):
+                        # Exact remainders of the cut bucket only (the floor is in out).
+                        for k in range(m):
+                            j = cand[k]
                             w = weights[start + j, i]
                             if ratio[i] != 0.0:
                                 rem[j] = <int64_t>(<uint64_t>magnitude[i] * <uint64_t>w
@@ -290,11 +321,6 @@ cdef void _building(
                             else:
                                 product = <uint128>magnitude[i] * <uint128>w
                                 rem[j] = <int64_t>(product % <uint128>weight_sum[i])
-                            if m > 0 and rem[j] != rem[cand[0]]:
-                                equal = False
-                            cand[m] = j
-                            m += 1
-                    if not (equal and ids_ascending):
                         _sort_candidates(cand, m, rem, &ids[start], buf)
                     for j in range(wanted[i]):
                         out[start + cand[j], i] += 1
