@@ -1,9 +1,29 @@
-"""The gateway's settings (``gateway.toml``): buses, their devices, the uplink.
+"""The gateway's settings (``gateway.toml``): identity, buses, uplink, buffer, observability.
 
 Example::
 
+    name = "lindenstrasse-12"       # stamped on every batch
+    api_key = "…"                   # or METERBILL_GATEWAY__API_KEY; never logged
+
     [uplink]
-    dsn = "postgresql://gateway@db.example/meterbill"   # or METERBILL_GATEWAY__UPLINK__DSN
+    kind = "postgres"               # "postgres": COPY + idempotent insert, directly
+    dsn = "postgresql://gateway@db.example/meterbill"
+    batch_size = 5000               # readings per delivered batch
+    timeout_seconds = 30            # one delivery; longer counts as failed
+    backoff_initial_seconds = 1     # reconnects wait 0..initial·2ⁿ (full jitter),
+    backoff_max_seconds = 300       # at most this long
+
+    [buffer]
+    path = "/var/lib/meterbill/gateway-buffer.sqlite3"
+    max_readings = 5_000_000        # when full: the oldest are dropped and counted
+    max_age_days = 400              # older readings are dropped and counted
+
+    [metrics]
+    port = 9108                     # Prometheus /metrics; omit to disable
+    host = "127.0.0.1"
+
+    [status]
+    path = "/run/meterbill/gateway-status.json"   # read by `meterbill gateway status`
 
     [[buses]]
     name = "house-12"
@@ -18,13 +38,22 @@ Example::
     profile = "sdm630"
     registers = ["energy_import_kwh", "power_w"]
 
+    [simulated_clock]               # tests and demos only: time runs `speed` times faster
+    start = 2026-03-01T00:00:00Z
+    speed = 600
+    anchor_unix_s = 1790000000.0    # real instant of `start`; a restart continues the timeline
+
 Validated in full at start (profiles loaded, register names checked) before
 any bus opens; see ``meterbill.config`` for how errors name file, line and key.
 """
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from datetime import datetime
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 
 class DeviceSettings(BaseModel):
@@ -58,12 +87,70 @@ class BusSettings(BaseModel):
 class UplinkSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    kind: Literal["postgres"] = "postgres"
     dsn: SecretStr | None = None
-    batch_size: int = Field(5000, ge=1)
+    batch_size: int = Field(5000, ge=1, le=1_000_000)
+    timeout_seconds: float = Field(30.0, gt=0, le=3600)
+    backoff_initial_seconds: float = Field(1.0, gt=0, le=3600)
+    backoff_max_seconds: float = Field(300.0, gt=0, le=86400)
+
+    @model_validator(mode="after")
+    def _backoff_ordered(self) -> UplinkSettings:
+        if self.backoff_max_seconds < self.backoff_initial_seconds:
+            raise ValueError("backoff_max_seconds must be >= backoff_initial_seconds")
+        return self
+
+
+class BufferSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    path: Path = Path("gateway-buffer.sqlite3")
+    max_readings: int = Field(5_000_000, ge=1)
+    max_age_days: float = Field(400, gt=0)
+
+
+class MetricsSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    host: str = "127.0.0.1"
+    port: int | None = Field(None, ge=0, le=65535)  # 0: any free port (written to the status)
+
+
+class StatusSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    path: Path | None = None  # default: beside the buffer, "<buffer>.status.json"
+    interval_seconds: float = Field(1.0, gt=0, le=3600)
+
+
+class SimulatedClockSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    start: datetime
+    speed: float = Field(gt=0, le=1_000_000)
+    anchor_unix_s: float | None = None
+
+    @field_validator("start")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("needs a UTC offset, e.g. 2026-03-01T00:00:00Z")
+        return value
 
 
 class GatewaySettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    name: str = Field("gateway", min_length=1, max_length=200)
+    api_key: SecretStr | None = None
     uplink: UplinkSettings = UplinkSettings()
+    buffer: BufferSettings = BufferSettings()
+    metrics: MetricsSettings = MetricsSettings()
+    status: StatusSettings = StatusSettings()
+    simulated_clock: SimulatedClockSettings | None = None
     buses: tuple[BusSettings, ...] = Field(min_length=1)
+
+    def status_path(self) -> Path:
+        if self.status.path is not None:
+            return self.status.path
+        return self.buffer.path.with_name(self.buffer.path.name + ".status.json")
