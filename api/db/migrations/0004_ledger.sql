@@ -1,0 +1,322 @@
+-- 0004 ledger: double-entry append-only books, invoices, bank statements, matching, dunning.
+--
+-- Why the database and not only Python guards the books:
+-- * every ledger transaction balances per currency: a DEFERRED constraint trigger
+--   checks the postings at COMMIT, so a transaction may insert its postings in any
+--   order (or by COPY) but can never commit unbalanced;
+-- * UPDATE, DELETE and TRUNCATE on the ledger, invoices and imported bank data are
+--   refused by triggers; corrections are reversing transactions.  The application
+--   role (meterbill_app, created in 0005) additionally holds no UPDATE/DELETE rights
+--   on these tables, so even a bug that disables nothing cannot change history;
+-- * each transaction stores the SHA-256 of the previous transaction of its ledger
+--   (a hash chain, seq 1, 2, 3 ... per ledger); `meterbill ledger verify` recomputes
+--   the chain from the rows and names the first link that does not hold, so a row
+--   forged by someone who bypassed the triggers (a superuser) is still found.
+-- Amounts are integer minor units (bigint) with an ISO 4217 currency; a posting is
+-- signed: positive = debit, negative = credit.
+
+CREATE FUNCTION meterbill_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION '% on % refused: this table is append-only (book a reversal instead)',
+        TG_OP, TG_TABLE_NAME USING ERRCODE = 'insufficient_privilege';
+END $$;
+
+CREATE TABLE ledgers (
+    id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    code         text NOT NULL UNIQUE,
+    name         text NOT NULL,
+    property_id  bigint REFERENCES properties(id),
+    created_at   timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE ledger_accounts (
+    id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    ledger_id    bigint NOT NULL REFERENCES ledgers(id),
+    code         text NOT NULL,
+    kind         text NOT NULL CHECK (kind IN ('receivable', 'income', 'prepayment', 'deposit',
+                                               'bank', 'suspense', 'fees', 'expense')),
+    name         text NOT NULL DEFAULT '',
+    tenant_id    bigint REFERENCES tenants(id),
+    unit_id      bigint REFERENCES units(id),
+    property_id  bigint REFERENCES properties(id),
+    cost_item    text,
+    iban         text,
+    UNIQUE (ledger_id, code)
+);
+CREATE INDEX ledger_accounts_tenant_idx ON ledger_accounts (tenant_id) WHERE tenant_id IS NOT NULL;
+
+CREATE TABLE ledger_transactions (
+    id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    ledger_id    bigint NOT NULL REFERENCES ledgers(id),
+    seq          bigint NOT NULL CHECK (seq >= 1),
+    booked_on    date NOT NULL,
+    kind         text NOT NULL,
+    description  text NOT NULL DEFAULT '',
+    reference    text,
+    reverses_id  bigint UNIQUE REFERENCES ledger_transactions(id),
+    prev_hash    bytea NOT NULL CHECK (length(prev_hash) = 32),
+    hash         bytea NOT NULL CHECK (length(hash) = 32),
+    created_at   timestamptz NOT NULL DEFAULT now(),
+    UNIQUE (ledger_id, seq)
+);
+CREATE INDEX ledger_transactions_booked_idx ON ledger_transactions (ledger_id, booked_on);
+
+CREATE TABLE ledger_postings (
+    transaction_id  bigint NOT NULL REFERENCES ledger_transactions(id),
+    line            integer NOT NULL CHECK (line >= 1),
+    account_id      bigint NOT NULL REFERENCES ledger_accounts(id),
+    amount_minor    bigint NOT NULL CHECK (amount_minor <> 0),
+    currency        char(3) NOT NULL CHECK (currency ~ '^[A-Z]{3}$'),
+    PRIMARY KEY (transaction_id, line)
+);
+CREATE INDEX ledger_postings_account_idx ON ledger_postings (account_id);
+
+-- Balance per transaction and currency, checked at COMMIT (deferred, once per
+-- transaction row): the postings sum to zero in every currency and there are at
+-- least two of them.  Postings are written after their transaction row, so the check
+-- has to wait for the end of the database transaction.
+CREATE FUNCTION ledger_check_balanced() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    n_postings integer;
+    unbalanced text;
+BEGIN
+    SELECT sum(n)::integer, string_agg(currency || ' ' || total, ', ') FILTER (WHERE total <> 0)
+      INTO n_postings, unbalanced
+      FROM (SELECT currency, count(*) AS n, sum(amount_minor) AS total
+              FROM ledger_postings WHERE transaction_id = NEW.id GROUP BY currency) s;
+    IF coalesce(n_postings, 0) < 2 THEN
+        RAISE EXCEPTION 'ledger transaction % has fewer than two postings', NEW.id
+            USING ERRCODE = 'check_violation';
+    END IF;
+    IF unbalanced IS NOT NULL THEN
+        RAISE EXCEPTION 'ledger transaction % does not balance: postings sum to %',
+            NEW.id, unbalanced USING ERRCODE = 'check_violation';
+    END IF;
+    RETURN NULL;
+END $$;
+
+CREATE CONSTRAINT TRIGGER ledger_transactions_balanced
+    AFTER INSERT ON ledger_transactions DEFERRABLE INITIALLY DEFERRED
+    FOR EACH ROW EXECUTE FUNCTION ledger_check_balanced();
+
+-- Postings added later to a transaction that is already committed would escape the
+-- deferred check above (it fires for new transaction rows).  This statement-level
+-- check (one set-based query per INSERT/COPY, not one per row) keeps every
+-- transaction a statement touches balanced; the hash chain catches the rest.
+-- Consequence: all postings of one transaction are written in one statement.
+CREATE FUNCTION ledger_check_postings_statement() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    bad record;
+BEGIN
+    SELECT p.transaction_id, p.currency, sum(p.amount_minor) AS total INTO bad
+      FROM ledger_postings p
+     WHERE p.transaction_id IN (SELECT DISTINCT transaction_id FROM new_postings)
+     GROUP BY p.transaction_id, p.currency HAVING sum(p.amount_minor) <> 0 LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'ledger transaction % does not balance: % postings sum to %',
+            bad.transaction_id, bad.currency, bad.total USING ERRCODE = 'check_violation';
+    END IF;
+    RETURN NULL;
+END $$;
+
+CREATE TRIGGER ledger_postings_balanced
+    AFTER INSERT ON ledger_postings REFERENCING NEW TABLE AS new_postings
+    FOR EACH STATEMENT EXECUTE FUNCTION ledger_check_postings_statement();
+
+-- Idempotency of writes from outside (API, payment import): the same key with the
+-- same request body returns the stored first result; another body is refused (409).
+CREATE TABLE idempotency_keys (
+    scope         text NOT NULL,
+    key           text NOT NULL,
+    request_hash  text NOT NULL,
+    response      jsonb,
+    created_at    timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (scope, key)
+);
+
+-- Debtor (tenant) numbers as printed on invoices and quoted in remittance texts.
+CREATE TABLE debtors (
+    tenant_id  bigint PRIMARY KEY REFERENCES tenants(id),
+    number     text NOT NULL UNIQUE
+);
+
+CREATE TABLE recurring_charges (
+    id             bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    ledger_id      bigint NOT NULL REFERENCES ledgers(id),
+    tenant_id      bigint NOT NULL REFERENCES tenants(id),
+    unit_id        bigint REFERENCES units(id),
+    property_id    bigint NOT NULL REFERENCES properties(id),
+    cost_item      text NOT NULL,   -- rent, prepayment_heating, property_fee ...
+    description    text NOT NULL DEFAULT '',
+    amount_minor   bigint NOT NULL CHECK (amount_minor > 0),
+    currency       char(3) NOT NULL,
+    due_day        smallint NOT NULL DEFAULT 3 CHECK (due_day BETWEEN 1 AND 28),
+    valid_from     date NOT NULL,
+    valid_to       date,
+    CHECK (valid_to IS NULL OR valid_to >= valid_from)
+);
+
+-- Invoice numbers: RE<year>-<n>, credit notes GS<year>-<n>, n from one sequence.
+CREATE SEQUENCE invoice_number_seq;
+
+CREATE TABLE invoices (
+    id                   bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    ledger_id            bigint NOT NULL REFERENCES ledgers(id),
+    number               text NOT NULL UNIQUE,
+    kind                 text NOT NULL CHECK (kind IN ('invoice', 'credit_note')),
+    credits_invoice_id   bigint REFERENCES invoices(id),
+    tenant_id            bigint NOT NULL REFERENCES tenants(id),
+    unit_id              bigint REFERENCES units(id),
+    property_id          bigint NOT NULL REFERENCES properties(id),
+    issued_on            date NOT NULL,
+    due_on               date NOT NULL,
+    currency             char(3) NOT NULL,
+    total_minor          bigint NOT NULL CHECK (total_minor > 0),
+    creditor_reference   text NOT NULL UNIQUE,
+    source               text,     -- e.g. bill:<id> from the apportionment
+    recurring_charge_id  bigint REFERENCES recurring_charges(id),
+    period_start         date,
+    transaction_id       bigint NOT NULL REFERENCES ledger_transactions(id),
+    created_at           timestamptz NOT NULL DEFAULT now(),
+    CHECK ((kind = 'credit_note') = (credits_invoice_id IS NOT NULL)),
+    UNIQUE (recurring_charge_id, period_start)
+);
+CREATE INDEX invoices_tenant_idx ON invoices (tenant_id, due_on);
+
+CREATE TABLE invoice_lines (
+    invoice_id    bigint NOT NULL REFERENCES invoices(id),
+    line          integer NOT NULL,
+    cost_item     text NOT NULL,
+    description   text NOT NULL DEFAULT '',
+    amount_minor  bigint NOT NULL CHECK (amount_minor > 0),
+    PRIMARY KEY (invoice_id, line)
+);
+
+-- SEPA direct debit mandates (pain.008 needs reference and signature date).
+CREATE TABLE mandates (
+    id         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    tenant_id  bigint NOT NULL REFERENCES tenants(id),
+    reference  text NOT NULL UNIQUE,
+    signed_on  date NOT NULL,
+    iban       text NOT NULL,
+    bic        text,
+    debtor_name text NOT NULL
+);
+
+-- Imported bank statements. A statement is identified by account, currency and the
+-- bank's statement id plus its balances and dates (the same file twice is skipped);
+-- entries by a fingerprint per account (overlapping statements add nothing).
+CREATE TABLE bank_statements (
+    id                     bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    account                text NOT NULL,
+    currency               char(3) NOT NULL,
+    statement_key          text NOT NULL,
+    bank_statement_id      text,
+    format                 text NOT NULL,
+    file_name              text,
+    file_sha256            text,
+    opening_balance_minor  bigint,
+    closing_balance_minor  bigint,
+    opening_date           date,
+    closing_date           date,
+    warnings               jsonb NOT NULL DEFAULT '[]',
+    imported_at            timestamptz NOT NULL DEFAULT now(),
+    UNIQUE (account, currency, statement_key)
+);
+CREATE INDEX bank_statements_account_idx ON bank_statements (account, currency, closing_date);
+
+CREATE TABLE bank_entries (
+    id                   bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    statement_id         bigint NOT NULL REFERENCES bank_statements(id),
+    account              text NOT NULL,
+    entry_key            text NOT NULL,
+    amount_minor         bigint NOT NULL CHECK (amount_minor >= 0),
+    currency             char(3) NOT NULL,
+    credit_debit         text NOT NULL CHECK (credit_debit IN ('CRDT', 'DBIT')),
+    reversal             boolean NOT NULL DEFAULT false,
+    booking_date         date,
+    value_date           date,
+    counterparty_name    text,
+    counterparty_account text,
+    remittance           text,
+    end_to_end_id        text,
+    creditor_reference   text,
+    mandate_id           text,
+    return_reason        text,
+    charges_minor        bigint,
+    UNIQUE (account, entry_key)
+);
+CREATE INDEX bank_entries_statement_idx ON bank_entries (statement_id);
+
+-- Matching of bank entries to invoices; mutable (a manager confirms or overrides).
+CREATE TABLE payment_matches (
+    id             bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    bank_entry_id  bigint NOT NULL REFERENCES bank_entries(id),
+    invoice_id     bigint REFERENCES invoices(id),
+    tenant_id      bigint REFERENCES tenants(id),
+    amount_minor   bigint NOT NULL,
+    rule           text NOT NULL,
+    confidence     numeric(4, 3) NOT NULL CHECK (confidence BETWEEN 0 AND 1),
+    status         text NOT NULL CHECK (status IN ('auto', 'suggested', 'confirmed',
+                                                   'rejected', 'superseded')),
+    transaction_id bigint REFERENCES ledger_transactions(id),
+    decided_by     text,
+    decided_at     timestamptz,
+    created_at     timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX payment_matches_entry_idx ON payment_matches (bank_entry_id);
+CREATE INDEX payment_matches_invoice_idx ON payment_matches (invoice_id);
+
+-- Learned payer accounts: IBAN -> tenant, from confirmations, mandates and payments.
+CREATE TABLE payer_accounts (
+    iban       text NOT NULL,
+    tenant_id  bigint NOT NULL REFERENCES tenants(id),
+    source     text NOT NULL CHECK (source IN ('confirmed', 'mandate', 'auto')),
+    learned_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (iban, tenant_id)
+);
+
+-- Dunning: notices issued per invoice and level; late-fee terms per contract.
+CREATE TABLE dunning_notices (
+    id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    invoice_id      bigint NOT NULL REFERENCES invoices(id),
+    level           integer NOT NULL CHECK (level >= 1),
+    level_name      text NOT NULL,
+    issued_on       date NOT NULL,
+    pay_by          date NOT NULL,
+    open_minor      bigint NOT NULL,
+    fee_minor       bigint NOT NULL DEFAULT 0,
+    interest_minor  bigint NOT NULL DEFAULT 0,
+    transaction_id  bigint REFERENCES ledger_transactions(id),
+    UNIQUE (invoice_id, level)
+);
+
+CREATE TABLE late_fee_terms (
+    occupancy_id       bigint PRIMARY KEY REFERENCES occupancies(id),
+    daily_rate         numeric(8, 6) NOT NULL CHECK (daily_rate >= 0 AND daily_rate < 1),
+    debtor_kind        text NOT NULL DEFAULT 'consumer' CHECK (debtor_kind IN ('consumer',
+                                                                              'business'))
+);
+
+CREATE TRIGGER ledger_accounts_append_only BEFORE UPDATE OR DELETE ON ledger_accounts
+    FOR EACH ROW EXECUTE FUNCTION meterbill_refuse_change();
+CREATE TRIGGER ledger_transactions_append_only BEFORE UPDATE OR DELETE ON ledger_transactions
+    FOR EACH ROW EXECUTE FUNCTION meterbill_refuse_change();
+CREATE TRIGGER ledger_postings_append_only BEFORE UPDATE OR DELETE ON ledger_postings
+    FOR EACH ROW EXECUTE FUNCTION meterbill_refuse_change();
+CREATE TRIGGER invoices_append_only BEFORE UPDATE OR DELETE ON invoices
+    FOR EACH ROW EXECUTE FUNCTION meterbill_refuse_change();
+CREATE TRIGGER invoice_lines_append_only BEFORE UPDATE OR DELETE ON invoice_lines
+    FOR EACH ROW EXECUTE FUNCTION meterbill_refuse_change();
+CREATE TRIGGER bank_entries_append_only BEFORE UPDATE OR DELETE ON bank_entries
+    FOR EACH ROW EXECUTE FUNCTION meterbill_refuse_change();
+CREATE TRIGGER bank_statements_append_only BEFORE UPDATE OR DELETE ON bank_statements
+    FOR EACH ROW EXECUTE FUNCTION meterbill_refuse_change();
+CREATE TRIGGER ledger_accounts_no_truncate BEFORE TRUNCATE ON ledger_accounts
+    FOR EACH STATEMENT EXECUTE FUNCTION meterbill_refuse_change();
+CREATE TRIGGER ledger_transactions_no_truncate BEFORE TRUNCATE ON ledger_transactions
+    FOR EACH STATEMENT EXECUTE FUNCTION meterbill_refuse_change();
+CREATE TRIGGER ledger_postings_no_truncate BEFORE TRUNCATE ON ledger_postings
+    FOR EACH STATEMENT EXECUTE FUNCTION meterbill_refuse_change();
+CREATE TRIGGER invoices_no_truncate BEFORE TRUNCATE ON invoices
+    FOR EACH STATEMENT EXECUTE FUNCTION meterbill_refuse_change();

@@ -1,0 +1,1 @@
+"""Invoices, credit notes and recurring charges, booked into the ledger (issue 9)."""
