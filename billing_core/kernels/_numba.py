@@ -261,6 +261,7 @@ def _building(
     wanted = per_item[8]
     ratio = per_item_f[0]
     scale = per_item_f[1]
+    fast_scale = per_item_f[2]
     for i in range(n_items):
         high[i] = 0
         low[i] = 0
@@ -269,6 +270,7 @@ def _building(
         divisor[i] = 1
         ratio[i] = 0.0
         scale[i] = 0.0
+        fast_scale[i] = 0.0
     # Key-value sums in 32-bit halves, so an overflow past 2**63 - 1 is seen.
     for u in range(start, end):
         for i in range(n_items):
@@ -301,6 +303,7 @@ def _building(
             if magnitude[i] < _FAST_TOTAL_LIMIT and weight_sum[i] < _FAST_SUM_LIMIT:
                 ratio[i] = np.float64(magnitude[i]) / np.float64(weight_sum[i])
                 divisor[i] = weight_sum[i]
+                fast_scale[i] = scale[i]
             else:
                 any_exact = True
     # Share step.  |float estimate - T*w/W| < 0.375 (three roundings of 2**-53
@@ -322,7 +325,8 @@ def _building(
             assigned[i] += q
             if with_rounding:
                 rem[i, j] = r
-                k = np.int64(np.float64(r) * scale[i])
+                # Items left to the exact path get bucket 0 here (fast_scale 0).
+                k = np.int64(np.float64(r) * fast_scale[i])
                 bucket[j, i] = top if k > top else k
     if any_exact:
         for i in range(n_items):
@@ -378,7 +382,7 @@ def _chunk(first, last, totals, offsets, weights, ids, out, status, with_roundin
         largest = max(largest, offsets[b + 1] - offsets[b])
     n_items = weights.shape[1]
     per_item = np.empty((9, n_items), dtype=np.int64)
-    per_item_f = np.empty((2, n_items), dtype=np.float64)
+    per_item_f = np.empty((3, n_items), dtype=np.float64)
     # The exact (128-bit) column path writes remainders even for floor_shares.
     rem = np.empty((n_items, largest), dtype=np.int64)
     bucket = np.empty((largest, n_items), dtype=np.int64)
