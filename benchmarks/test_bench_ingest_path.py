@@ -1,0 +1,159 @@
+"""Readings/s into PostgreSQL through the idempotent path, beside a raw COPY of the same rows.
+
+Issue 6 floors: the idempotent path at ≥ 70 % of a raw COPY, and ≥ 100k
+readings/s per ingest process.  In group ``ingest-path-100k``:
+
+* ``raw_copy_baseline``: ``COPY readings FROM STDIN (FORMAT BINARY)`` of rows
+  whose meter ids were resolved beforehand: the most the database can take,
+  with no idempotence at all;
+* ``write_new``: ``gateway.readings_writer.write_readings`` of the same
+  readings into an empty table (a gateway's normal traffic: its fast path);
+* ``write_overlapping``: the same, when one reading is already stored, so the
+  batch takes the staging + ``ON CONFLICT DO NOTHING`` path;
+* ``write_resent``: the whole batch again (every reading a duplicate);
+* ``worker_decode_and_write``: what one ingest process does per batch: decode
+  the MQTT payload (``gateway.mqtt_payload``) and write it.
+
+Each entry records ``extra_info["readings_per_s"]`` from its median; the
+report prints the ratios to the baseline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import psycopg
+import pytest
+
+from gateway.mqtt_payload import decode_batch, encode_batch
+from gateway.reading import Reading
+from gateway.readings_writer import write_readings
+from gateway.uplink import ReadingBatch
+from tests.db_fixtures import create_database, drop_database, migrated_template, unique_name
+
+__all__ = ["migrated_template"]
+
+ROWS = 100_000
+METERS = 200
+GROUP = f"ingest-path-{ROWS // 1000}k"
+ROUNDS = 5
+
+
+@pytest.fixture(scope="module")
+def bench_dsn(migrated_template: str) -> Iterator[str]:
+    name = unique_name("mbbench")
+    dsn = create_database(name, template=migrated_template)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("INSERT INTO properties (code, name) VALUES ('P', 'bench')")
+        conn.execute("INSERT INTO buildings (property_id, code, name) VALUES (1, 'B', 'bench')")
+        with conn.cursor() as cur:
+            cur.executemany("INSERT INTO meters (serial, medium, physical_unit, role, building_id) "
+                            "VALUES (%s, 'electricity', 'kWh', 'main', 1)",
+                            [(f"M{i:04d}",) for i in range(METERS)])
+    yield dsn
+    drop_database(name)
+
+
+@pytest.fixture(scope="module")
+def batch() -> list[Reading]:
+    """100k readings: 200 meters, one 15-minute register for 500 instants (about 5 days)."""
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    per_meter = ROWS // METERS
+    return [Reading(f"M{m:04d}", "energy_import_kwh", t0 + timedelta(minutes=15 * i),
+                    Decimal(100_000 + 7 * i + m) / 1000)
+            for i in range(per_meter) for m in range(METERS)]
+
+
+def _count(dsn: str) -> int:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        row = conn.execute("SELECT count(*) FROM readings").fetchone()
+    return int(row[0]) if row else 0
+
+
+def _truncate(dsn: str, then: Callable[[psycopg.Connection], object] | None = None) -> None:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("TRUNCATE readings")
+        if then is not None:
+            then(conn)
+        conn.execute("ANALYZE readings")
+
+
+def _record_rate(benchmark) -> None:
+    benchmark.extra_info["readings"] = ROWS
+    benchmark.extra_info["readings_per_s"] = round(ROWS / benchmark.stats.stats.median)
+
+
+@pytest.mark.benchmark(group=GROUP)
+def test_raw_copy_baseline(benchmark, bench_dsn: str, batch: list[Reading]) -> None:
+    with psycopg.connect(bench_dsn) as conn:
+        ids = dict(conn.execute("SELECT serial, id FROM meters").fetchall())
+        rows = [(ids[r.meter_serial], r.register, r.read_at, r.value) for r in batch]
+        conn.commit()
+
+        def copy() -> None:
+            with conn.transaction(), conn.cursor() as cur, cur.copy(
+                "COPY readings (meter_id, register, read_at, value) FROM STDIN (FORMAT BINARY)"
+            ) as cp:
+                cp.set_types(["int8", "text", "timestamptz", "numeric"])
+                for row in rows:
+                    cp.write_row(row)
+
+        conn.autocommit = True
+        benchmark.pedantic(copy, setup=lambda: _truncate(bench_dsn), rounds=ROUNDS,
+                           iterations=1)
+    _record_rate(benchmark)
+    assert _count(bench_dsn) == ROWS
+
+
+@pytest.mark.benchmark(group=GROUP)
+def test_write_new(benchmark, bench_dsn: str, batch: list[Reading]) -> None:
+    with psycopg.connect(bench_dsn, autocommit=True) as conn:
+        result = benchmark.pedantic(write_readings, args=(conn, batch),
+                                    setup=lambda: _truncate(bench_dsn), rounds=ROUNDS,
+                                    iterations=1)
+    _record_rate(benchmark)
+    assert (result.inserted, result.duplicates) == (ROWS, 0)
+    assert _count(bench_dsn) == ROWS
+
+
+@pytest.mark.benchmark(group=GROUP)
+def test_write_overlapping(benchmark, bench_dsn: str, batch: list[Reading]) -> None:
+    def one_stored() -> None:
+        _truncate(bench_dsn, lambda conn: write_readings(conn, batch[-1:]))
+
+    with psycopg.connect(bench_dsn, autocommit=True) as conn:
+        result = benchmark.pedantic(write_readings, args=(conn, batch), setup=one_stored,
+                                    rounds=ROUNDS, iterations=1)
+    _record_rate(benchmark)
+    assert (result.inserted, result.duplicates) == (ROWS - 1, 1)
+    assert _count(bench_dsn) == ROWS
+
+
+@pytest.mark.benchmark(group=GROUP)
+def test_write_resent(benchmark, bench_dsn: str, batch: list[Reading]) -> None:
+    _truncate(bench_dsn)
+    with psycopg.connect(bench_dsn, autocommit=True) as conn:
+        write_readings(conn, batch)
+        result = benchmark.pedantic(write_readings, args=(conn, batch), rounds=ROUNDS,
+                                    iterations=1)
+    _record_rate(benchmark)
+    assert (result.inserted, result.duplicates) == (0, ROWS)
+    assert _count(bench_dsn) == ROWS
+
+
+@pytest.mark.benchmark(group=GROUP)
+def test_worker_decode_and_write(benchmark, bench_dsn: str, batch: list[Reading]) -> None:
+    payload = encode_batch(ReadingBatch("gw-bench", "1-100000", tuple(batch)))
+
+    with psycopg.connect(bench_dsn, autocommit=True) as conn:
+        def ingest() -> int:
+            return write_readings(conn, decode_batch(payload).readings).inserted
+
+        inserted = benchmark.pedantic(ingest, setup=lambda: _truncate(bench_dsn), rounds=ROUNDS,
+                                      iterations=1)
+    _record_rate(benchmark)
+    benchmark.extra_info["payload_bytes"] = len(payload)
+    assert inserted == ROWS
+    assert _count(bench_dsn) == ROWS
