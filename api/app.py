@@ -1,30 +1,116 @@
-"""The FastAPI application: routers, problem+json errors, a connection pool.
+"""The FastAPI application: routers, problem+json errors, a connection pool, hardening.
 
-``create_app(dsn, api_token)`` builds an app bound to one database; the pool
-opens on startup and closes on shutdown.  OpenAPI docs are at ``/docs``.
+``create_app(dsn, signing_secret)`` builds an app bound to one database; the
+pool opens on startup and closes on shutdown.  OpenAPI docs are at ``/docs``.
+
+Hardening (issue 10): every request gets a request id (``X-Request-ID``,
+echoed or generated) that the audit log records; bodies larger than
+``AuthSettings.max_body_bytes`` are refused with 413 before a route reads
+them; responses carry ``X-Content-Type-Options``, ``Referrer-Policy``,
+``X-Frame-Options`` and a ``frame-ancestors`` CSP; CORS is closed (no CORS
+middleware: browsers refuse cross-origin calls) until a deployment opens it on
+purpose.  The signing secret is a ``SecretStr`` and is never logged.
 """
 
 from __future__ import annotations
 
+import json
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 from psycopg_pool import ConnectionPool
 from pydantic import SecretStr
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import problems
+from api.auth.errors import AccountLockedError, AuthenticationError, RateLimitedError
+from api.auth.mailer import MailError
+from api.auth.rate_limit import SlidingWindowLimiter
+from api.auth.router import router as auth_router
+from api.auth.settings import AuthSettings
 from api.bills.router import router as bills_router
+from api.permissions import PUBLIC_ROUTES
 from api.units.router import router as units_router
 
-# Routes anyone may call; every other route must depend on an identity (see api.deps).
-PUBLIC_ROUTES = frozenset({"/health", "/docs", "/docs/oauth2-redirect", "/openapi.json",
-                           "/redoc"})
+__all__ = ["PUBLIC_ROUTES", "create_app"]
+
+SECURITY_HEADERS = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
+    (b"content-security-policy", b"frame-ancestors 'none'"),
+)
 
 
-def create_app(dsn: str, api_token: SecretStr, *, pool_max: int = 8) -> FastAPI:
-    if len(api_token.get_secret_value()) < 16:
-        raise ValueError("the API token must be at least 16 characters")
+class _BodyTooLarge(Exception):
+    pass
+
+
+class HardeningMiddleware:
+    """Request id, body size limit and security headers, as plain ASGI (no buffering)."""
+
+    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        given = headers.get(b"x-request-id", b"").decode("latin-1")
+        request_id = given if given and len(given) <= 64 and given.isprintable() \
+            else uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+        length = headers.get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.max_body_bytes):
+            await self._too_large(send, request_id)
+            return
+        seen = 0
+        started = False
+
+        async def limited_receive() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_body_bytes:
+                    raise _BodyTooLarge
+            return message
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                extra = [*SECURITY_HEADERS, (b"x-request-id", request_id.encode())]
+                message = {**message, "headers": [*message.get("headers", []), *extra]}
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, send_with_headers)
+        except _BodyTooLarge:
+            if not started:
+                await self._too_large(send, request_id)
+
+    async def _too_large(self, send: Send, request_id: str) -> None:
+        body = json.dumps({"type": "about:blank", "title": "Content too large", "status": 413,
+                           "detail": f"request body over {self.max_body_bytes} bytes"}).encode()
+        await send({"type": "http.response.start", "status": 413, "headers": [
+            (b"content-type", problems.PROBLEM.encode()),
+            (b"content-length", str(len(body)).encode()),
+            (b"x-request-id", request_id.encode()), *SECURITY_HEADERS]})
+        await send({"type": "http.response.body", "body": body})
+
+
+def create_app(dsn: str, signing_secret: SecretStr, *, pool_max: int = 8,
+               auth: AuthSettings | None = None) -> FastAPI:
+    """``signing_secret`` signs access tokens (≥ 32 characters); ``auth`` overrides every
+    other authentication setting (its own secret then wins)."""
+    settings = auth or AuthSettings(signing_secret=signing_secret)
     pool = ConnectionPool(dsn, min_size=1, max_size=pool_max, open=False,
                           kwargs={"autocommit": True})
 
@@ -39,8 +125,16 @@ def create_app(dsn: str, api_token: SecretStr, *, pool_max: int = 8) -> FastAPI:
     app = FastAPI(title="meterbill", version="0.1.0", lifespan=lifespan,
                   description="Meter readings become correct, explainable bills.")
     app.state.pool = pool
-    app.state.api_token = api_token
+    app.state.auth_settings = settings
+    app.state.api_token = settings.signing_secret  # portal cookies derive their key from it
+    app.state.login_limiter = SlidingWindowLimiter(
+        settings.login_attempts_per_window, settings.login_window.total_seconds())
+    app.state.expensive_limiter = SlidingWindowLimiter(
+        settings.expensive_per_window, settings.expensive_window.total_seconds())
     problems.install(app)
+    _install_auth_errors(app)
+    app.add_middleware(HardeningMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.include_router(auth_router)
     app.include_router(units_router)
     app.include_router(bills_router)
 
@@ -51,3 +145,19 @@ def create_app(dsn: str, api_token: SecretStr, *, pool_max: int = 8) -> FastAPI:
         return {"status": "ok"}
 
     return app
+
+
+def _install_auth_errors(app: FastAPI) -> None:
+    async def handler(request: Request, exc: Any) -> JSONResponse:
+        response = problems.problem(exc.status, exc.title, exc.detail, exc.field)
+        for name, value in exc.headers().items():
+            response.headers[name] = value
+        return response
+
+    for cls in (AuthenticationError, AccountLockedError, RateLimitedError):
+        app.add_exception_handler(cls, handler)
+
+    async def mail_handler(request: Request, exc: Any) -> JSONResponse:
+        return problems.problem(exc.status, exc.title, exc.detail)
+
+    app.add_exception_handler(MailError, mail_handler)

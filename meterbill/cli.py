@@ -71,7 +71,7 @@ def demo(
 ) -> None:
     """Simulate a building's month of meter readings, bill it, serve the API."""
     from meterbill import demo as demo_module
-    from meterbill.api_cli import api_token
+    from meterbill.api_cli import api_token, demo_admin_key
     from meterbill.database import DatabaseHandle
 
     settings = settings_from(config)
@@ -87,9 +87,10 @@ def demo(
         from api.app import create_app
 
         token, _ = api_token(settings.api.token)
+        key = demo_admin_key(db.dsn)
         print(f"\nAPI on http://{settings.api.host}:{settings.api.port}/docs — "
-              f"staff token: {token.get_secret_value()}\n"
-              f"try: curl -H 'Authorization: Bearer {token.get_secret_value()}' "
+              f"admin API key (shown once, valid 24 h): {key}\n"
+              f"try: curl -H 'Authorization: Bearer {key}' "
               f"'http://{settings.api.host}:{settings.api.port}/buildings/"
               f"{run.building.building_id}/bills?period={run.period.label}'\n"
               "Ctrl-C stops.", file=sys.stderr)

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import pytest
 from fastapi.routing import APIRoute
 from pydantic import SecretStr
 
 from api.app import PUBLIC_ROUTES, create_app
-from api.deps import require_staff
+from api.deps import authorize
+from api.permissions import GRANTS, ROUTES
 
-# Until the identity issue lands, these are the dependencies that prove identity.
-IDENTITY_DEPENDENCIES = {require_staff}
+# The one dependency that proves identity and applies the permission table.
+IDENTITY_DEPENDENCIES = {authorize}
 
 
 def _api_routes(routes: list) -> Iterator[APIRoute]:
@@ -29,24 +31,35 @@ def _dependency_calls(dependant) -> Iterator[object]:
         yield from _dependency_calls(dep)
 
 
-def test_every_route_requires_an_identity_except_public_ones() -> None:
+def _routes() -> list[APIRoute]:
     app = create_app("postgresql://unused", SecretStr("x" * 32))
-    routes = list(_api_routes(app.routes))
-    assert len(routes) >= 5
+    return list(_api_routes(app.routes))
+
+
+def test_every_route_requires_an_identity_except_public_ones() -> None:
+    routes = _routes()
+    assert len(routes) >= 12
     unguarded = [
         route.path for route in routes
         if route.path not in PUBLIC_ROUTES
         and not IDENTITY_DEPENDENCIES & set(_dependency_calls(route.dependant))
     ]
     assert unguarded == []
-    public_api = [r.path for r in routes if r.path in PUBLIC_ROUTES]
-    assert public_api == ["/health"]
+    public_api = sorted(r.path for r in routes if r.path in PUBLIC_ROUTES)
+    assert public_api == ["/auth/invitations/accept", "/auth/login", "/auth/refresh", "/health"]
 
 
-def test_short_token_is_refused_at_start() -> None:
-    try:
-        create_app("postgresql://unused", SecretStr("short"))
-    except ValueError as exc:
-        assert "at least 16 characters" in str(exc)
-    else:
-        raise AssertionError("a short token must be refused")
+def test_every_guarded_route_has_an_entry_in_the_permission_table() -> None:
+    missing = [
+        (method, route.path) for route in _routes() if route.path not in PUBLIC_ROUTES
+        for method in sorted(route.methods) if (method, route.path) not in ROUTES
+    ]
+    assert missing == []
+    stale = set(ROUTES) - {(m, r.path) for r in _routes() for m in r.methods}
+    assert stale == set()
+    assert {perm.action for perm in ROUTES.values()} <= set(GRANTS)
+
+
+def test_short_signing_secret_is_refused_at_start() -> None:
+    with pytest.raises(ValueError, match="at least 32 characters"):
+        create_app("postgresql://unused", SecretStr("short-secret-0123456789"))

@@ -1,0 +1,128 @@
+"""The permission table: role × action × scope, as data.
+
+``GRANTS[action][role]`` is the set of assignment levels (installation,
+property, building, unit) at which holding ``role`` allows ``action``.  An
+assignment allows an action on an object when its level is in that set *and*
+its scope covers the object (a property covers its buildings, a building its
+units).  ``ROUTES`` names the action and the object of every route; the
+dependency ``api.deps.authorize`` enforces both, and
+``tests/auth/test_role_route_matrix.py`` walks this table against the real
+database.  ``docs/permissions.md`` is generated from it by ``markdown_table()``.
+
+Object-level answers (issue 10): an object outside every scope the caller
+holds is 404, the same answer as a missing one, so ids leak nothing; a wrong
+action on an object the caller does see is 403.
+
+``PAST_ACTIONS``: a tenant or owner who moved out keeps these (their past
+statements) for periods that overlap their tenancy, and nothing else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import MappingProxyType
+
+ROLES = ("admin", "property_manager", "accountant", "caretaker", "service_provider",
+         "owner", "tenant", "advisory_board_member")
+LEVELS = ("installation", "property", "building", "unit")
+
+_ANY = frozenset(LEVELS)
+_WIDE = frozenset({"installation", "property", "building"})
+_UNIT = frozenset({"unit"})
+
+# action -> role -> levels at which the role allows it.
+GRANTS: MappingProxyType[str, MappingProxyType[str, frozenset[str]]] = MappingProxyType({
+    action: MappingProxyType(roles) for action, roles in {
+        # Calls about oneself (profile, logout, second factor): any signed-in user.
+        "self": {role: _ANY for role in ROLES},
+        "units:list": {"admin": _ANY, "property_manager": _ANY, "accountant": _ANY,
+                       "caretaker": _ANY, "owner": _ANY, "tenant": _ANY,
+                       "advisory_board_member": _ANY},
+        "readings:read": {"admin": _ANY, "property_manager": _ANY, "accountant": _ANY,
+                          "caretaker": _ANY, "owner": _UNIT, "tenant": _UNIT},
+        "consumption:read": {"admin": _ANY, "property_manager": _ANY, "accountant": _ANY,
+                             "caretaker": _ANY, "owner": _UNIT, "tenant": _UNIT},
+        # One unit's statement.
+        "bill:read": {"admin": _ANY, "property_manager": _ANY, "accountant": _ANY,
+                      "owner": _UNIT, "tenant": _UNIT},
+        # A whole building's bills (every unit): never for a single unit's people.
+        "building_bill:read": {"admin": _ANY, "property_manager": _WIDE, "accountant": _WIDE,
+                               "advisory_board_member": _WIDE},
+        "readings:write": {"admin": _ANY, "property_manager": _WIDE, "caretaker": _WIDE},
+        "invitations:create": {"admin": _ANY, "property_manager": _WIDE},
+        "audit:read": {"admin": _ANY, "accountant": _WIDE},
+        # Held for the ledger, bank and ticket routes of later issues.
+        "ledger:read": {"admin": _ANY, "property_manager": _WIDE, "accountant": _WIDE,
+                        "advisory_board_member": _WIDE},
+        "bank:import": {"admin": _ANY, "accountant": _WIDE},
+        "tickets:read_assigned": {"service_provider": _ANY, "caretaker": _WIDE,
+                                  "property_manager": _WIDE, "admin": _ANY},
+    }.items()
+})
+
+PAST_ACTIONS = frozenset({"bill:read"})
+PAST_ROLES = frozenset({"tenant", "owner"})
+
+# Roles a manager may hand out by invitation (admin may hand out any).
+INVITABLE_BY_MANAGER = frozenset({"tenant", "owner", "caretaker", "service_provider",
+                                  "advisory_board_member", "accountant"})
+
+
+@dataclass(frozen=True, slots=True)
+class RoutePermission:
+    """``target``: the path parameter naming the object (None = a collection or oneself).
+    ``billing_context``: computing the answer needs the whole building (see
+    meterbill_billing_building in 0005_identity.sql).  ``expensive``: rate-limited."""
+
+    action: str
+    target: str | None = None
+    billing_context: bool = False
+    expensive: bool = False
+
+
+ROUTES: MappingProxyType[tuple[str, str], RoutePermission] = MappingProxyType({
+    ("GET", "/units"): RoutePermission("units:list"),
+    ("GET", "/units/{unit_id}/readings"): RoutePermission("readings:read", "unit_id"),
+    ("GET", "/units/{unit_id}/consumption"): RoutePermission("consumption:read", "unit_id"),
+    ("GET", "/units/{unit_id}/bill"): RoutePermission("bill:read", "unit_id",
+                                                      billing_context=True, expensive=True),
+    ("GET", "/buildings/{building_id}/bills"): RoutePermission("building_bill:read",
+                                                               "building_id", expensive=True),
+    ("GET", "/auth/me"): RoutePermission("self"),
+    ("POST", "/auth/logout"): RoutePermission("self"),
+    ("POST", "/auth/logout-all"): RoutePermission("self"),
+    ("POST", "/auth/totp/enroll"): RoutePermission("self"),
+    ("POST", "/auth/totp/confirm"): RoutePermission("self"),
+    ("POST", "/invitations"): RoutePermission("invitations:create"),
+    ("GET", "/audit"): RoutePermission("audit:read"),
+})
+
+# Routes without identity: health, sign-in steps that carry their own credential
+# (password, refresh token, invitation token), and the OpenAPI documents.
+PUBLIC_ROUTES = frozenset({"/health", "/auth/login", "/auth/refresh",
+                           "/auth/invitations/accept", "/docs", "/docs/oauth2-redirect",
+                           "/openapi.json", "/redoc"})
+
+
+def allowed_levels(action: str, role: str) -> frozenset[str]:
+    return GRANTS.get(action, MappingProxyType({})).get(role, frozenset())
+
+
+def markdown_table() -> str:
+    """The table as Markdown: one row per action, one column per role."""
+    head = "| action | " + " | ".join(ROLES) + " |"
+    rule = "|---" * (len(ROLES) + 1) + "|"
+    rows = []
+    for action, roles in GRANTS.items():
+        cells = []
+        for role in ROLES:
+            levels = roles.get(role, frozenset())
+            cells.append("any scope" if levels == _ANY else
+                         ", ".join(lv for lv in LEVELS if lv in levels) or "—")
+        suffix = " (also past tenancy)" if action in PAST_ACTIONS else ""
+        rows.append(f"| `{action}`{suffix} | " + " | ".join(cells) + " |")
+    routes = ["| route | action | object |", "|---|---|---|"]
+    for (method, path), perm in ROUTES.items():
+        routes.append(f"| `{method} {path}` | `{perm.action}` | {perm.target or '—'} |")
+    public = ", ".join(f"`{p}`" for p in sorted(PUBLIC_ROUTES))
+    return "\n".join([head, rule, *rows, "", *routes, "", f"Public routes: {public}.", ""])
