@@ -1,0 +1,75 @@
+"""Refreshing the hourly, daily and monthly rollups on either storage path.
+
+* native: ``meterbill_refresh_rollups(up_to)`` (SQL, in the migration)
+  recomputes from each rollup's watermark and the late-data log;
+* TimescaleDB: ``CALL refresh_continuous_aggregate(name, since, up_to)`` for
+  each level in order (hourly, daily, monthly).  TimescaleDB refuses that
+  call inside a transaction, so the connection must be in autocommit mode.
+  The policies added by the migration do this on a schedule; this function
+  is for "now" (after a bulk import, before a billing run).
+
+The watermark table ``meterbill_rollup_state`` is kept on both paths, so
+``rollup_state`` shows when each level was last refreshed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import psycopg
+
+from api.errors import DatabaseSetupError
+
+ROLLUPS = ("readings_hourly", "readings_daily", "readings_monthly")
+
+
+@dataclass(frozen=True, slots=True)
+class RollupRefresh:
+    rollup: str
+    buckets: int | None  # None on TimescaleDB, which does not report it
+    refreshed_to: datetime
+
+
+def storage_kind(conn: psycopg.Connection) -> str:
+    """'timescaledb' or 'native' (``meterbill_storage``, set by migration 0002)."""
+    row = conn.execute("SELECT kind FROM meterbill_storage").fetchone()
+    if row is None:
+        raise DatabaseSetupError("meterbill_storage is empty: the database is not migrated")
+    return str(row[0])
+
+
+def refresh_rollups(conn: psycopg.Connection, up_to: datetime | None = None,
+                    since: datetime | None = None) -> list[RollupRefresh]:
+    """Bring every rollup up to ``up_to`` (default: now).
+
+    ``since`` only matters on TimescaleDB (the start of the window to
+    re-aggregate; default: from the beginning); the native path knows what
+    changed from its watermark and late-data log.
+    """
+    if up_to is None:
+        row = conn.execute("SELECT now()").fetchone()
+        assert row is not None
+        up_to = row[0]
+    if storage_kind(conn) == "native":
+        rows = conn.execute("SELECT rollup, buckets FROM meterbill_refresh_rollups(%s)",
+                            (up_to,)).fetchall()
+        return [RollupRefresh(str(r[0]), int(r[1]), up_to) for r in rows]
+    if not conn.autocommit:
+        raise DatabaseSetupError("refreshing TimescaleDB continuous aggregates needs an "
+                                 "autocommit connection (it cannot run in a transaction)")
+    done = []
+    for name in ROLLUPS:
+        conn.execute("CALL refresh_continuous_aggregate(%s::regclass, %s, %s)",
+                     (name, since, up_to))
+        conn.execute("UPDATE meterbill_rollup_state SET refreshed_to = greatest(refreshed_to, %s),"
+                     " refreshed_at = now() WHERE rollup = %s", (up_to, name))
+        done.append(RollupRefresh(name, None, up_to))
+    return done
+
+
+def rollup_state(conn: psycopg.Connection) -> list[tuple[str, datetime, datetime | None]]:
+    """(rollup, refreshed up to, refreshed when) per level."""
+    rows = conn.execute("SELECT rollup, refreshed_to, refreshed_at FROM meterbill_rollup_state"
+                        " ORDER BY level").fetchall()
+    return [(str(r[0]), r[1], r[2]) for r in rows]
