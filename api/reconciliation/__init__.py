@@ -1,0 +1,1 @@
+"""Matching bank payments to invoices, review queue, anomalies (issue 9)."""
