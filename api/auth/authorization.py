@@ -40,7 +40,7 @@ def decide(principal: Principal, action: str, place: Place | None, *, today: dat
         covered = place is None or any(a.covers(place) for a in principal.assignments)
         if not covered:
             raise NotFoundError(not_found)
-        if principal.actions is None or action not in principal.actions:
+        if action != "self" and (principal.actions is None or action not in principal.actions):
             raise ForbiddenError(f"this API key is not scoped for {action}")
         return
     if (require_totp_for_staff and not principal.mfa and action != "self"

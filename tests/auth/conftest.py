@@ -19,6 +19,7 @@ from api.app import create_app
 from api.auth.passwords import hash_password
 from api.auth.sessions import open_session
 from api.auth.settings import AuthSettings, PasswordHashParams
+from tests.db_fixtures import create_database, drop_database, unique_name
 
 SECRET = SecretStr("test-signing-secret-0123456789abcdef-xyz")
 # Argon2id still, at a cost that keeps the suite fast (production uses RFC 9106 values).
@@ -60,9 +61,20 @@ def auth_settings(smtp: tuple[Inbox, int]) -> AuthSettings:
                         expensive_per_window=1000)
 
 
+@pytest.fixture(scope="module")
+def auth_dsn(migrated_template: str) -> Iterator[str]:
+    """One migrated database per test module (copying one per test costs seconds);
+    tests in a module keep apart by using their own e-mail addresses and codes."""
+    name = unique_name("mbauth")
+    dsn = create_database(name, template=migrated_template)
+    yield dsn
+    drop_database(name)
+
+
 @pytest.fixture
-def client(db_dsn: str, auth_settings: AuthSettings) -> Iterator[TestClient]:
-    with TestClient(create_app(db_dsn, SECRET, auth=auth_settings)) as test_client:
+def client(auth_dsn: str, auth_settings: AuthSettings) -> Iterator[TestClient]:
+    """A fresh app (fresh rate-limit counters) on the module's database."""
+    with TestClient(create_app(auth_dsn, SECRET, auth=auth_settings)) as test_client:
         yield test_client
 
 
