@@ -59,6 +59,7 @@ CREATE TABLE IF NOT EXISTS buffered (
     read_at_us   INTEGER NOT NULL,   -- microseconds since the Unix epoch, UTC
     value        TEXT NOT NULL       -- the exact decimal, as text
 );
+CREATE INDEX IF NOT EXISTS buffered_read_at ON buffered (read_at_us);
 CREATE TABLE IF NOT EXISTS counters (
     name  TEXT PRIMARY KEY,
     value INTEGER NOT NULL
@@ -115,6 +116,8 @@ class ReadingBuffer:
         self._db.execute(f"PRAGMA synchronous={synchronous}")
         self._db.executescript(_SCHEMA)
         self._lease: Lease | None = None
+        # Kept in memory: count(*) scans the table, too slow per cycle for millions of rows.
+        self._depth: int = self._db.execute("SELECT count(*) FROM buffered").fetchone()[0]
 
     # -- writing ---------------------------------------------------------------
     def append(self, readings: list[Reading], now: datetime) -> int:
@@ -128,10 +131,11 @@ class ReadingBuffer:
                 [(r.meter_serial, r.register, _to_us(r.read_at), str(r.value))
                  for r in readings],
             )
-            dropped = self._enforce_bounds(now)
+            dropped = self._enforce_bounds(now, added=len(readings))
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
+            self._depth = db.execute("SELECT count(*) FROM buffered").fetchone()[0]
             raise
         return dropped
 
@@ -140,31 +144,37 @@ class ReadingBuffer:
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:
-            dropped = self._enforce_bounds(now)
+            dropped = self._enforce_bounds(now, added=0)
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
+            self._depth = db.execute("SELECT count(*) FROM buffered").fetchone()[0]
             raise
         return dropped
 
     def _protected(self) -> tuple[int, int]:
         return (self._lease.first_seq, self._lease.last_seq) if self._lease else (0, -1)
 
-    def _enforce_bounds(self, now: datetime) -> int:
+    def _enforce_bounds(self, now: datetime, added: int) -> int:
         db = self._db
+        self._depth += added
         lo, hi = self._protected()
         cutoff = _to_us(now) - int(self.max_age_s * 1_000_000)
-        aged = db.execute(
-            "DELETE FROM buffered WHERE read_at_us < ? AND seq NOT BETWEEN ? AND ?",
-            (cutoff, lo, hi)).rowcount
-        depth = db.execute("SELECT count(*) FROM buffered").fetchone()[0]
-        excess = depth - self.max_readings
+        aged = 0
+        oldest = db.execute("SELECT min(read_at_us) FROM buffered").fetchone()[0]  # index
+        if oldest is not None and oldest < cutoff:
+            aged = db.execute(
+                "DELETE FROM buffered WHERE read_at_us < ? AND seq NOT BETWEEN ? AND ?",
+                (cutoff, lo, hi)).rowcount
+            self._depth -= aged
+        excess = self._depth - self.max_readings
         full = 0
         if excess > 0:
             full = db.execute(
                 "DELETE FROM buffered WHERE seq IN (SELECT seq FROM buffered "
                 "WHERE seq NOT BETWEEN ? AND ? ORDER BY seq LIMIT ?)",
                 (lo, hi, excess)).rowcount
+            self._depth -= full
         if aged:
             db.execute("UPDATE counters SET value = value + ? WHERE name = 'dropped_age'",
                        (aged,))
@@ -196,6 +206,7 @@ class ReadingBuffer:
             raise RuntimeError(f"batch {lease.batch.batch_id} is not the leased batch")
         deleted = self._db.execute("DELETE FROM buffered WHERE seq BETWEEN ? AND ?",
                                    (lease.first_seq, lease.last_seq)).rowcount
+        self._depth -= deleted
         self._lease = None
         return deleted
 
@@ -207,16 +218,15 @@ class ReadingBuffer:
     # -- reporting -------------------------------------------------------------
     def state(self) -> BufferState:
         db = self._db
-        depth, oldest, last = db.execute(
-            "SELECT count(*), min(read_at_us), max(seq) FROM buffered").fetchone()
+        oldest = db.execute("SELECT min(read_at_us) FROM buffered").fetchone()[0]
         counters = dict(db.execute("SELECT name, value FROM counters").fetchall())
         seq_row = db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'buffered'").fetchone()
         return BufferState(
-            depth=depth,
+            depth=self._depth,
             oldest_read_at=_from_us(oldest) if oldest is not None else None,
             dropped_full=counters["dropped_full"],
             dropped_age=counters["dropped_age"],
-            last_seq=seq_row[0] if seq_row else (last or 0),
+            last_seq=seq_row[0] if seq_row else 0,
         )
 
     def close(self) -> None:

@@ -20,6 +20,10 @@ def readings(start: int, count: int, serial: str = "S1") -> list[Reading]:
             for i in range(start, start + count)]
 
 
+def counted(buf: ReadingBuffer) -> int:
+    return buf._db.execute("SELECT count(*) FROM buffered").fetchone()[0]
+
+
 def make(tmp_path: Path, **kw: object) -> ReadingBuffer:
     kw = {"max_readings": 1000, "max_age_s": 10 * 86400, **kw}
     return ReadingBuffer(tmp_path / "buf.sqlite3", **kw)  # type: ignore[arg-type]
@@ -78,6 +82,7 @@ def test_full_buffer_drops_the_oldest_and_counts_them(tmp_path: Path) -> None:
         buf.append(readings(cycle * 4, 4), T0 + timedelta(hours=1))
     state = buf.state()
     assert (state.depth, state.dropped_full, state.dropped_age) == (10, 6, 0)
+    assert counted(buf) == 10
     lease = buf.lease_batch(100)
     assert lease is not None and list(lease.batch.readings) == readings(6, 10)
 
@@ -93,6 +98,7 @@ def test_a_leased_batch_is_not_dropped_while_the_uplink_may_be_storing_it(
     assert buf.ack(lease) == 2
     rest = buf.lease_batch(10)
     assert rest is not None and list(rest.batch.readings) == readings(4, 2)
+    assert buf.state().depth == counted(buf) == 2
 
 
 def test_readings_older_than_the_age_bound_are_dropped_and_counted(tmp_path: Path) -> None:
@@ -118,7 +124,7 @@ def test_an_append_that_fails_stores_nothing(tmp_path: Path) -> None:
                     " BEGIN SELECT RAISE(ABORT, 'refused'); END")
     with pytest.raises(sqlite3.IntegrityError):
         buf.append(readings(1, 2) + readings(3, 1, serial="S9"), T0)
-    assert buf.state().depth == 1
+    assert buf.state().depth == counted(buf) == 1
 
 
 def test_only_one_batch_is_leased_at_a_time(tmp_path: Path) -> None:
