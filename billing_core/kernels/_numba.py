@@ -202,22 +202,42 @@ def _resolve_bucket(
     n: int,
     ids: np.ndarray,
     ids_ascending: bool,
+    weights: np.ndarray,
+    magnitude: int,
+    weight_sum: int,
+    fast: bool,
     out: np.ndarray,
     rem: np.ndarray,
     bucket: np.ndarray,
     cand: np.ndarray,
     buf: np.ndarray,
 ) -> None:
-    """Give ``wanted`` cents inside the threshold bucket, by exact (r, id, row) order."""
+    """Give ``wanted`` cents inside the threshold bucket, by exact (r, id, row) order.
+
+    Equal keys give equal remainders: with ascending ids the first rows win
+    and no remainder is needed.  Otherwise the exact remainders of this
+    bucket's units only are recomputed from the floors already in ``out``.
+    """
     m = 0
     equal = True
     for j in range(n):
         if bucket[j, item] == threshold:
-            if m > 0 and rem[j] != rem[cand[0]]:
+            if m > 0 and weights[start + j, item] != weights[start + cand[0], item]:
                 equal = False
             cand[m] = j
             m += 1
     if not (equal and ids_ascending):
+        for c in range(m):
+            j = cand[c]
+            w = weights[start + j, item]
+            if fast:
+                floor = np.uint64(out[start + j, item])
+                rem[j] = np.int64(
+                    np.uint64(magnitude) * np.uint64(w) - floor * np.uint64(weight_sum)
+                )
+            else:
+                high, low = _mul_64x64(magnitude, w)
+                _, rem[j] = _divmod_128_by_64(high, low, weight_sum)
         _sort_candidates(cand, m, rem, ids, start, buf)
     for j in range(wanted):
         out[start + cand[j], item] += 1
@@ -275,7 +295,7 @@ def _building(
     for u in range(start, end):
         for i in range(n_items):
             w = weights[u, i]
-            smallest[i] = min(smallest[i], w)
+            smallest[i] |= w  # a negative key shows as the sign bit
             high[i] += w >> 32
             low[i] += w & 0xFFFFFFFF
     any_negative_total = False
@@ -324,7 +344,6 @@ def _building(
             out[u, i] = q
             assigned[i] += q
             if with_rounding:
-                rem[i, j] = r
                 # Items left to the exact path get bucket 0 here (fast_scale 0).
                 k = np.int64(np.float64(r) * fast_scale[i])
                 bucket[j, i] = top if k > top else k
@@ -364,7 +383,8 @@ def _building(
             for i in range(n_items):
                 if wanted[i] > 0:
                     _resolve_bucket(
-                        wanted[i], cut[i], i, start, n, ids, ids_ascending,
+                        wanted[i], cut[i], i, start, n, ids, ids_ascending, weights,
+                        magnitude[i], weight_sum[i], ratio[i] != 0.0,
                         out, rem[i], bucket, per_unit[1], per_unit[2],
                     )  # fmt: skip
     if any_negative_total:
