@@ -5,9 +5,10 @@ what differs is how the work is laid out:
 
 * **One building at a time.**  A building's rows of ``weights[U, I]`` are one
   contiguous block (100 units x 12 items = 9.6 kB), so all of its passes run
-  in L1 cache and memory is streamed once.  ``apportion`` runs the buildings
-  in parallel with ``prange`` (no shared writes: each building owns its rows
-  and its status word); ``apportion_serial`` is the same code on one thread.
+  in L1 cache and memory is streamed once.  ``apportion`` runs 64 chunks of
+  buildings (equal unit counts) in parallel with ``prange``; each chunk owns
+  its scratch arrays, each building its rows and its status word, so threads
+  share no writes.  ``apportion_serial`` is the same code on one thread.
 * **Division without a divide.**  When ``T < 2**51`` and ``W < 2**61`` the
   quotient is estimated in float64 (error below one) and corrected with the
   exact remainder ``T*w - q*W``, computed in wrapping uint64 arithmetic: the
@@ -22,6 +23,8 @@ what differs is how the work is laid out:
   spread keys) is ordered exactly by ``(r desc, unit id, row)``.  Equal keys
   (one per household) put all units in one bucket: with ascending ids the
   first ``j`` rows win without sorting; otherwise a stable merge sort decides.
+  Only that bucket's exact remainders are ever needed, so they are
+  recomputed from the floors instead of being stored for every cell.
 
 ``cache=True`` keeps the compiled code beside the module, so only the first
 run on a machine pays for compilation; call :func:`warm_up` before timing.
@@ -155,7 +158,6 @@ def _column_quotas_exact(
     start: int,
     end: int,
     out: np.ndarray,
-    rem: np.ndarray,
     bucket: np.ndarray,
 ) -> int:
     """Exact 128-bit quotas of one column (totals or key sums beyond the fast bounds)."""
@@ -165,7 +167,6 @@ def _column_quotas_exact(
         high, low = _mul_64x64(magnitude, weights[u, item])
         q, r = _divmod_128_by_64(high, low, weight_sum)
         out[u, item] = q
-        rem[item, u - start] = r
         k = np.int64(np.float64(r) * scale)
         bucket[u - start, item] = top if k > top else k
         assigned += q
@@ -352,7 +353,7 @@ def _building(
             if magnitude[i] != 0 and ratio[i] == 0.0:
                 assigned[i] = _column_quotas_exact(
                     magnitude[i], weight_sum[i], scale[i], weights, i, start, end,
-                    out, rem, bucket,
+                    out, bucket,
                 )  # fmt: skip
     if with_rounding:
         # Units above the cut bucket get a cent; ``wanted`` more come from the
