@@ -199,6 +199,9 @@ class Rig:
             self._thread.join(timeout=10)
 
 
+_started: list[subprocess.Popen[bytes]] = []
+
+
 @contextmanager
 def rig(serials: dict[int, str], db_dsn: str) -> Iterator[Rig]:
     r = Rig(serials, db_dsn)
@@ -206,6 +209,11 @@ def rig(serials: dict[int, str], db_dsn: str) -> Iterator[Rig]:
     try:
         yield r
     finally:
+        while _started:  # a failed test must not leave its gateway running
+            proc = _started.pop()
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(timeout=10)
         r.stop()
 
 
@@ -244,6 +252,7 @@ class GatewayProcess:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "meterbill", "gateway", "run", "--config", str(config)],
             cwd=REPO, env=env, stdout=self._log, stderr=subprocess.STDOUT)
+        _started.append(self.proc)
 
     def status(self) -> dict[str, Any] | None:
         try:
