@@ -63,22 +63,27 @@ def add_months(first_day: date, months: int) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
-def latest_month(conn: psycopg.Connection, unit_id: int, time_zone: str) -> date | None:
-    """The month of the unit's newest reading; a reading exactly on an edge closes the month
-    before it, so the edge reading at 1 April 00:00 makes March the latest month."""
+def reading_months(conn: psycopg.Connection, unit_id: int,
+                   time_zone: str) -> tuple[date, date] | None:
+    """(first, last) month the unit's meters have readings for, in local time.  A reading
+    exactly on an edge closes the month before it: the reading at 1 April 00:00 makes
+    March the last month, the one at 1 March 00:00 opens March."""
     row = conn.execute(
-        """SELECT max(r.read_at) FROM readings r JOIN meters m ON m.id = r.meter_id
-            WHERE m.unit_id = %s""",
-        (unit_id,),
+        """SELECT date_trunc('month', min(r.read_at) AT TIME ZONE %(tz)s),
+                  date_trunc('month', (max(r.read_at) - interval '1 microsecond')
+                                      AT TIME ZONE %(tz)s)
+             FROM meters m JOIN readings r ON r.meter_id = m.id
+            WHERE m.unit_id = %(unit)s""",
+        {"tz": time_zone, "unit": unit_id},
     ).fetchone()
     if row is None or row[0] is None:
         return None
-    local = conn.execute(
-        "SELECT date_trunc('month', (%s::timestamptz - interval '1 microsecond') AT TIME ZONE %s)",
-        (row[0], time_zone),
-    ).fetchone()
-    assert local is not None
-    return local[0].date()
+    return row[0].date(), max(row[0].date(), row[1].date())
+
+
+def latest_month(conn: psycopg.Connection, unit_id: int, time_zone: str) -> date | None:
+    months = reading_months(conn, unit_id, time_zone)
+    return months[1] if months else None
 
 
 def _edge_values(conn: psycopg.Connection, building_id: int, medium: str, register: str,

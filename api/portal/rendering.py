@@ -31,11 +31,11 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
     "frame-ancestors 'none'; base-uri 'none'"
 )
+# X-Content-Type-Options, Referrer-Policy and X-Frame-Options come from the app's
+# HardeningMiddleware on every response (api/app.py); repeating them here would send
+# each twice.  The page policy below adds to its frame-ancestors-only CSP.
 SECURITY_HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-    "X-Frame-Options": "DENY",
     "Cache-Control": "no-store",
 }
 HTML_LANG = {"de": "de", "en": "en", "zh": "zh-Hans", "nb": "nb"}

@@ -23,7 +23,7 @@ from api.bills.schemas import BuildingBillPublic, UnitBillPublic
 from api.bills.service import building_bill
 from api.errors import ApiError, NotFoundError
 from api.periods import month_period
-from api.portal.consumption import add_months, latest_month
+from api.portal.consumption import add_months, reading_months
 from api.portal.i18n import LANGUAGES
 from api.portal.identity import PortalUser, authorize_unit
 from billing_core.errors import BillingError
@@ -107,10 +107,12 @@ def bills_of(conn: psycopg.Connection, user: PortalUser,
     out: list[PortalBill] = []
     for unit in units:
         authorize_unit(conn, user, unit.id, "bill:read")
-        last = latest_month(conn, unit.id, unit.time_zone)
-        if last is None:
+        months = reading_months(conn, unit.id, unit.time_zone)
+        if months is None:
             continue
-        for back in range(BILL_MONTHS_LISTED):
+        first_month, last = months
+        span = (last.year - first_month.year) * 12 + last.month - first_month.month + 1
+        for back in range(min(span, BILL_MONTHS_LISTED)):
             first = add_months(last, -back)
             try:
                 out.append(bill_for(conn, unit, f"{first.year:04d}-{first.month:02d}"))

@@ -20,6 +20,8 @@ from fastapi import FastAPI
 from pydantic import SecretStr
 
 from api.app import create_app
+from api.auth.passwords import hash_password
+from api.auth.settings import AuthSettings, PasswordHashParams
 from api.bills.schemas import BuildingBillPublic
 from api.portal.identity import SESSION_COOKIE, session_key, sign_session
 from api.portal.router import router as portal_router
@@ -28,6 +30,9 @@ from meterbill.demo import run_demo
 from tests.db_fixtures import create_database, drop_database, unique_name
 
 API_TOKEN = "portal-test-token-0123456789abcdef"
+PASSWORD = "correct horse battery staple 42"
+# Cheap Argon2 parameters: the tests check the flow, not the cost.
+FAST_HASH = PasswordHashParams(time_cost=1, memory_cost_kib=1024, parallelism=1)
 IBAN = "DE89370400440532013000"
 ACCOUNT_HOLDER = "Hausverwaltung Muster GmbH"
 
@@ -53,7 +58,8 @@ class PortalWorld:
 
 
 def portal_app(dsn: str) -> FastAPI:
-    app = create_app(dsn, SecretStr(API_TOKEN), pool_max=4)
+    auth = AuthSettings(signing_secret=SecretStr(API_TOKEN), password_hash=FAST_HASH)
+    app = create_app(dsn, SecretStr(API_TOKEN), pool_max=4, auth=auth)
     app.include_router(portal_router)
     return app
 
@@ -64,8 +70,8 @@ def _tenant(conn: psycopg.Connection, name: str, email: str, language: str, unit
         "INSERT INTO tenants (name, email, language) VALUES (%s, %s, %s) RETURNING id",
         (name, email, language)).fetchone()[0]
     user_id = conn.execute(
-        "INSERT INTO users (email, display_name) VALUES (%s, %s) RETURNING id",
-        (email, name)).fetchone()[0]
+        "INSERT INTO users (email, display_name, password_hash) VALUES (%s, %s, %s)"
+        " RETURNING id", (email, name, hash_password(PASSWORD, FAST_HASH))).fetchone()[0]
     conn.execute(
         "INSERT INTO role_assignments (user_id, role, unit_id, valid_from)"
         " VALUES (%s, 'tenant', %s, '2025-01-01')", (user_id, unit_id))
@@ -78,7 +84,7 @@ def _tenant(conn: psycopg.Connection, name: str, email: str, language: str, unit
     return Tenant(int(user_id), int(tenant_id), unit_id, unit_code, email, session_id, cookie)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def portal_world(migrated_template: str) -> Iterator[PortalWorld]:
     name = unique_name("mbportal")
     dsn = create_database(name, template=migrated_template)
