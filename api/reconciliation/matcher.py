@@ -447,7 +447,7 @@ def naive_match(payments: Sequence[Payment], invoices: Sequence[OpenInvoice]) ->
     or number in the text, else the first invoice of exactly that amount."""
     result: dict[int, int] = {}
     for p in payments:
-        text = _NON_ALNUM.sub("", (p.remittance or "").upper())
+        text = _NON_ALNUM.sub("", f"{p.creditor_reference or ''} {p.remittance or ''}".upper())
         hit = None
         for inv in invoices:
             if inv.open_minor > 0 and (inv.creditor_reference in text

@@ -260,12 +260,24 @@ CREATE TABLE payment_matches (
     status         text NOT NULL CHECK (status IN ('auto', 'suggested', 'confirmed',
                                                    'rejected', 'superseded')),
     transaction_id bigint REFERENCES ledger_transactions(id),
+    suggestions    jsonb NOT NULL DEFAULT '[]',
     decided_by     text,
     decided_at     timestamptz,
     created_at     timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX payment_matches_entry_idx ON payment_matches (bank_entry_id);
 CREATE INDEX payment_matches_invoice_idx ON payment_matches (invoice_id);
+
+-- Anomalies found by the latest reconciliation run (replaced on each run).
+CREATE TABLE reconciliation_anomalies (
+    id             bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    kind           text NOT NULL,
+    reason         text NOT NULL,
+    bank_entry_id  bigint REFERENCES bank_entries(id),
+    invoice_id     bigint REFERENCES invoices(id),
+    tenant_id      bigint REFERENCES tenants(id),
+    found_at       timestamptz NOT NULL DEFAULT now()
+);
 
 -- Learned payer accounts: IBAN -> tenant, from confirmations, mandates and payments.
 CREATE TABLE payer_accounts (
