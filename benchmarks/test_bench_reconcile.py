@@ -193,9 +193,8 @@ def test_ledger_row_by_row_sampled(benchmark, bench_dsn: str) -> None:
         txs = _payment_transactions(bank, suspense, sample)
 
         def write() -> None:
-            prev, seq = GENESIS_HASH, 0
-            for tx in txs:
-                seq += 1
+            prev = GENESIS_HASH
+            for seq, tx in enumerate(txs, start=1):
                 lines = [(n, p.account_id, p.amount_minor, p.currency)
                          for n, p in enumerate(tx.postings, start=1)]
                 digest = link_hash(ledger_id=ledger, seq=seq, booked_on=tx.booked_on,

@@ -33,7 +33,7 @@ def _invoices(conn: psycopg.Connection) -> tuple[list, object]:
 
 
 def test_run_books_auto_matches_and_queues_the_rest(db_conn: psycopg.Connection) -> None:
-    (anna, ben, cem), estate = _invoices(db_conn)
+    (anna, ben, _cem), estate = _invoices(db_conn)
     text = mt940("S1", ACCOUNT, "C0,00", "C2220,00", "260305", [
         Line("260305", "800,00", purpose=f"Miete {anna.creditor_reference}",
              name="Anna Mueller", iban=ANNA_IBAN),
