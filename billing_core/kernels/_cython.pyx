@@ -227,8 +227,9 @@ cdef void _building(
                 fast_scale[i] = scale[i]
             else:
                 any_exact = True
-    # Share step: float estimate, corrected once each way by the exact remainder;
-    # with rounding, each remainder's bucket is stored and counted on the way.
+    # Share step: float estimate, corrected once each way by the exact remainder
+    # (the estimate is within one unit of T*w/W; proof in _numba.py's _building);
+    # with rounding, each remainder's bucket is stored on the way.
     for u in range(start, end):
         j = u - start
         row = &weights[u, 0]

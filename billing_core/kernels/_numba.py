@@ -10,9 +10,9 @@ what differs is how the work is laid out:
   its scratch arrays, each building its rows and its status word, so threads
   share no writes.  ``apportion_serial`` is the same code on one thread.
 * **Division without a divide.**  When ``T < 2**51`` and ``W < 2**61`` the
-  quotient is estimated in float64 (error below one) and corrected with the
+  quotient is estimated in float64 (error below one unit) and corrected with the
   exact remainder ``T*w - q*W``, computed in wrapping uint64 arithmetic: the
-  true value lies in ``(-3W, 3W)``, inside int64, so the wrap is harmless.
+  true value lies in ``(-W, 2W)``, inside int64, so the wrap is harmless.
   Otherwise (totals or keys near the int64 bounds) an exact 128-bit
   product and a shift-subtract 128/64 division are used.
 * **Rounding by selection, not sorting.**  ``k = T - sum(q) < n`` cents are
@@ -327,8 +327,10 @@ def _building(
                 fast_scale[i] = scale[i]
             else:
                 any_exact = True
-    # Share step.  |float estimate - T*w/W| < 0.375 (three roundings of 2**-53
-    # each on a quotient below 2**51), so one correction each way is exact.
+    # Share step.  The estimate x = fl(fl(w) * fl(T / W)) carries at most four
+    # roundings (w and W may exceed 2**53), a relative error below 2**-51, so
+    # |x - T*w/W| < T * 2**-51 < 1: trunc(x) is the floor or one off either
+    # way, and r = T*w - q*W lies in (-W, 2W); one correction each way is exact.
     # The bucket int(r * n / W) is monotone in r (IEEE rounding is monotone).
     top = n - 1
     for u in range(start, end):

@@ -133,9 +133,15 @@ def test_columns_sum_to_totals_on_a_large_mixed_batch(impl: str, name: str) -> N
 @pytest.mark.parametrize(("impl", "name"), ALL_APPORTION, ids=_ids(ALL_APPORTION))
 def test_extreme_totals_and_keys_split_exactly(impl: str, name: str) -> None:
     """T * w needs 126 bits here; the kernels must not overflow (documented bounds)."""
-    totals = np.array([[INT64_MAX, -INT64_MAX, INT64_MAX, 2**51]], dtype=np.int64)
+    # Columns: 126-bit products; negated; key sum at the int64 limit; total at the
+    # fast path's bound; the largest fast-path case (T < 2**51, W = 2**61 - 5).
+    totals = np.array([[INT64_MAX, -INT64_MAX, INT64_MAX, 2**51, 2**51 - 1]], dtype=np.int64)
     weights = np.array(
-        [[2**62, 1, INT64_MAX - 2, 2**61 - 1], [2**62 - 1, 1, 1, 2**61], [0, 1, 1, 1]],
+        [
+            [2**62, 1, INT64_MAX - 2, 2**61 - 1, 2**60 - 7],
+            [2**62 - 1, 1, 1, 2**61, 2**60 - 3],
+            [0, 1, 1, 1, 5],
+        ],
         dtype=np.int64,
     )
     offsets = np.array([0, 3], dtype=np.int64)
