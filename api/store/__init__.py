@@ -6,6 +6,7 @@ hypertable with continuous aggregates, or native partitions with
 materialized rollups): ``storage_kind`` says which one a database uses.
 """
 
+from api.store.building_common_share import BuildingCommonShare, building_common_share
 from api.store.retention import RetentionResult, apply_retention, retention_settings, set_retention
 from api.store.rollups import ROLLUPS, RollupRefresh, refresh_rollups, rollup_state, storage_kind
 from api.store.unit_consumption import (
@@ -20,10 +21,12 @@ from api.store.unit_consumption import (
 
 __all__ = [
     "ROLLUPS",
+    "BuildingCommonShare",
     "RetentionResult",
     "RollupRefresh",
     "UnitConsumption",
     "apply_retention",
+    "building_common_share",
     "meter_chain",
     "meter_consumption",
     "monthly_consumption_by_unit",

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import psycopg
+from psycopg import sql
 
 from api.errors import DatabaseSetupError
 
@@ -60,8 +61,10 @@ def refresh_rollups(conn: psycopg.Connection, up_to: datetime | None = None,
                                  "autocommit connection (it cannot run in a transaction)")
     done = []
     for name in ROLLUPS:
-        conn.execute("CALL refresh_continuous_aggregate(%s::regclass, %s, %s)",
-                     (name, since, up_to))
+        # CALL with literals, as TimescaleDB documents it: its window arguments are
+        # of type "any", and a bound NULL parameter would arrive without a type.
+        conn.execute(sql.SQL("CALL refresh_continuous_aggregate({}, {}, {})").format(
+            sql.Literal(name), sql.Literal(since), sql.Literal(up_to)))
         conn.execute("UPDATE meterbill_rollup_state SET refreshed_to = greatest(refreshed_to, %s),"
                      " refreshed_at = now() WHERE rollup = %s", (up_to, name))
         done.append(RollupRefresh(name, None, up_to))

@@ -95,3 +95,23 @@ def test_unit_without_meter_of_the_medium_is_not_found(db_conn: psycopg.Connecti
     with pytest.raises(NotFoundError, match=f"unit {units[1]} has no heat meter"):
         unit_consumption(db_conn, units[1], datetime(2026, 1, 1, tzinfo=UTC),
                          datetime(2026, 2, 1, tzinfo=UTC), medium="heat")
+
+
+def test_building_common_share_is_main_minus_units_and_flags_high_losses(
+        db_conn: psycopg.Connection) -> None:
+    from api.store.building_common_share import building_common_share
+
+    b, units = make_building(db_conn)
+    main = add_meter(db_conn, b, "MAIN", None)
+    e1 = add_meter(db_conn, b, "E1", units[0])
+    e2 = add_meter(db_conn, b, "E2", units[1])
+    add_readings(db_conn, main, [("2026-03-01 00:00+00", "5000"), ("2026-04-01 00:00+00", "6000")])
+    add_readings(db_conn, e1, [("2026-03-01 00:00+00", "100"), ("2026-04-01 00:00+00", "500")])
+    add_readings(db_conn, e2, [("2026-03-01 00:00+00", "200"), ("2026-04-01 00:00+00", "500")])
+    result = building_common_share(db_conn, b, datetime(2026, 3, 1, tzinfo=UTC),
+                                   datetime(2026, 4, 1, tzinfo=UTC))
+    assert result.share.main_quantity == D(1000)
+    assert result.share.common_quantity == D(300)  # 1000 - 400 - 300
+    assert result.share.losses_ratio == D("0.3")
+    assert [f.kind for f in result.share.flags] == [FlagKind.LOSSES_RATIO]
+    assert result.share.flags[0].meter_serial == "MAIN"
