@@ -587,13 +587,16 @@ def read_attachment(conn: psycopg.Connection, actor: Actor, settings: TicketSett
 
 # --- SLA escalation, mail -----------------------------------------------------------------
 
-def escalate_breaches(conn: psycopg.Connection, *, clock: Clock = utc_now) -> list[TicketEvent]:
-    """Escalate each open ticket's breached SLA once per kind (run by a periodic job)."""
+def escalate_breaches(conn: psycopg.Connection, *, clock: Clock = utc_now,
+                      property_id: int | None = None) -> list[TicketEvent]:
+    """Escalate each open ticket's breached SLA once per kind (run by a periodic job,
+    for every property or one)."""
     now = clock()
     events = []
     ids = [int(r[0]) for r in conn.execute(
         "SELECT id FROM tickets WHERE status IN ('open', 'approved', 'in_progress', 'waiting') "
-        "AND merged_into IS NULL ORDER BY id")]
+        "AND merged_into IS NULL AND (%s::bigint IS NULL OR property_id = %s) ORDER BY id",
+        (property_id, property_id))]
     for ticket_id in ids:
         state = sla.ticket_status(conn, ticket_id, now)
         for kind, breached in (("first_response", state.first_response_breached),

@@ -7,6 +7,7 @@ override of ``ticket_actor`` (the adapter from the real principal is tested apar
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -23,6 +24,7 @@ from api import deps, problems
 from api.tickets.actor import Actor, Grant
 from api.tickets.router import provider_link_router, router, ticket_actor
 from api.tickets.settings import TicketSettings
+from tests.db_fixtures import create_database, drop_database, unique_name
 
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)  # a Monday, 08:00 UTC
 
@@ -55,11 +57,13 @@ def _one(conn: psycopg.Connection, sql: str, params: tuple = ()) -> int:
 
 
 def seed(conn: psycopg.Connection) -> World:
+    """A fresh world with its own properties (unique codes), so tests can share a database."""
     ids: dict[str, int] = {}
-    ids["p1"] = _one(conn, "INSERT INTO properties (code, name) VALUES ('P1', 'Lindenhof') "
-                           "RETURNING id")
-    ids["p2"] = _one(conn, "INSERT INTO properties (code, name) VALUES ('P2', 'Elsewhere') "
-                           "RETURNING id")
+    tag = uuid.uuid4().hex[:10]
+    ids["p1"] = _one(conn, "INSERT INTO properties (code, name) VALUES (%s, 'Lindenhof') "
+                           "RETURNING id", (f"P1-{tag}",))
+    ids["p2"] = _one(conn, "INSERT INTO properties (code, name) VALUES (%s, 'Elsewhere') "
+                           "RETURNING id", (f"P2-{tag}",))
     for name, prop in (("b1", "p1"), ("b2", "p1"), ("b3", "p2")):
         ids[name] = _one(conn, "INSERT INTO buildings (property_id, code, name) "
                                "VALUES (%s, %s, %s) RETURNING id",
@@ -102,9 +106,28 @@ def seed(conn: psycopg.Connection) -> World:
     return w
 
 
+@pytest.fixture(scope="module")
+def tickets_dsn(migrated_template: str) -> Iterator[str]:
+    """One migrated database per test module; each test seeds a world of its own in it.
+
+    Creating and dropping a database per test dominated the run time, and the
+    ticket tests never look beyond their own properties.
+    """
+    name = unique_name("mbtickets")
+    dsn = create_database(name, template=migrated_template)
+    yield dsn
+    drop_database(name)
+
+
 @pytest.fixture
-def world(db_conn: psycopg.Connection) -> World:
-    return seed(db_conn)
+def tickets_conn(tickets_dsn: str) -> Iterator[psycopg.Connection]:
+    with psycopg.connect(tickets_dsn, autocommit=True) as conn:
+        yield conn
+
+
+@pytest.fixture
+def world(tickets_conn: psycopg.Connection) -> World:
+    return seed(tickets_conn)
 
 
 @pytest.fixture
@@ -149,9 +172,9 @@ def build_app(dsn: str, world: World, settings: TicketSettings,
 
 
 @pytest.fixture
-def api(db_dsn: str, world: World, settings: TicketSettings) -> Iterator[Api]:
+def api(tickets_dsn: str, world: World, settings: TicketSettings) -> Iterator[Api]:
     clock = FakeClock()
-    app, pool = build_app(db_dsn, world, settings, clock)
+    app, pool = build_app(tickets_dsn, world, settings, clock)
     try:
         with TestClient(app) as client:
             yield Api(client, world, clock, app)

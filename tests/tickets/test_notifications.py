@@ -2,67 +2,28 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from datetime import timedelta
-from email import message_from_bytes, policy
 from email.message import EmailMessage
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from api.errors import ForbiddenError, InvalidRequestError
 from api.tickets import email_replies, provider_links, service
 from tests.tickets.conftest import Api
-
-
-class Inbox:
-    """aiosmtpd handler keeping every message with its envelope recipients."""
-
-    def __init__(self) -> None:
-        self.messages: list[tuple[list[str], EmailMessage]] = []
-
-    async def handle_DATA(self, server, session, envelope) -> str:
-        msg = message_from_bytes(envelope.content, policy=policy.default)
-        self.messages.append((list(envelope.rcpt_tos), msg))  # type: ignore[arg-type]
-        return "250 OK"
-
-    def take(self) -> dict[str, list[EmailMessage]]:
-        """Messages since the last call, by recipient."""
-        out: dict[str, list[EmailMessage]] = {}
-        for rcpts, msg in self.messages:
-            for r in rcpts:
-                out.setdefault(r, []).append(msg)
-        self.messages.clear()
-        return out
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.tickets.smtp_sink import Inbox, body, smtp_inbox
 
 
 @pytest.fixture
 def inbox(api: Api) -> Iterator[Inbox]:
-    handler = Inbox()
-    port = _free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    settings = api.app.state.ticket_settings
-    api.app.state.ticket_settings = settings.model_copy(update={"smtp_port": port})
-    try:
+    with smtp_inbox() as handler:
+        settings = api.app.state.ticket_settings
+        api.app.state.ticket_settings = settings.model_copy(update={"smtp_port": handler.port})
         yield handler
-    finally:
-        controller.stop()
-
-
-def _body(msg: EmailMessage) -> str:
-    return str(msg.get_body(preferencelist=("plain",)).get_content())  # type: ignore[union-attr]
 
 
 def _token(msg: EmailMessage) -> str:
-    for line in _body(msg).splitlines():
+    for line in body(msg).splitlines():
         if "#token=" in line:
             return line.split("#token=", 1)[1].strip()
     raise AssertionError("no provider link in the mail")
@@ -96,13 +57,14 @@ def test_private_anonymous_ticket_mails_and_provider_link(api: Api, inbox: Inbox
     got = inbox.take()
     # the reporter caused "created" (no mail to herself) but hears that it was assigned
     assert set(got) == {"x@provider.test", "tina@home.test"}
-    assert [m["Subject"] for m in got["tina@home.test"]] == [f"[Ticket #{tid}] Water under the sink"]
-    assert "#token=" not in _body(got["tina@home.test"][0])  # the link is the provider's alone
+    subjects = [m["Subject"] for m in got["tina@home.test"]]
+    assert subjects == [f"[Ticket #{tid}] Water under the sink"]
+    assert "#token=" not in body(got["tina@home.test"][0])  # the link is the provider's alone
     provider_mails = got["x@provider.test"]
     assert len(provider_mails) == 2  # created + assigned
     for msg in provider_mails:
-        assert "Tina" not in _body(msg) and "Reported by: anonymous" in _body(msg)
-        assert "Water under the sink" in _body(msg)
+        assert "Tina" not in body(msg) and "Reported by: anonymous" in body(msg)
+        assert "Water under the sink" in body(msg)
     token = _token(provider_mails[-1])
 
     # Internal note: staff only -> nobody on this ticket gets it.
@@ -115,8 +77,8 @@ def test_private_anonymous_ticket_mails_and_provider_link(api: Api, inbox: Inbox
                     json={"body": "plumber comes Tuesday"})
     got = inbox.take()
     assert set(got) == {"tina@home.test", "x@provider.test"}
-    assert "plumber comes Tuesday" in _body(got["tina@home.test"][0])
-    assert "Tina Tenant" in _body(got["tina@home.test"][0])  # the reporter sees herself
+    assert "plumber comes Tuesday" in body(got["tina@home.test"][0])
+    assert "Tina Tenant" in body(got["tina@home.test"][0])  # the reporter sees herself
 
     # The provider works through the link, without an account.
     link = {"X-Ticket-Link": token}
@@ -137,7 +99,7 @@ def test_private_anonymous_ticket_mails_and_provider_link(api: Api, inbox: Inbox
     assert r.status_code == 200
     got = inbox.take()
     assert list(got) == ["tina@home.test"] and len(got["tina@home.test"]) == 1
-    assert f"https://mb.test/tickets/{tid}/survey" in _body(got["tina@home.test"][0])
+    assert f"https://mb.test/tickets/{tid}/survey" in body(got["tina@home.test"][0])
     # a provider may not do what managers do, even with a valid link
     r = api.client.post("/provider-link/ticket/status", headers=link, json={"status": "open"})
     assert r.status_code == 403

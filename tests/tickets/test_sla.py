@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from pydantic import SecretStr
+
 from api.tickets import service, sla
+from api.tickets.notifications import send
 from api.tickets.schemas import TicketCreate
+from api.tickets.settings import TicketSettings
 from tests.tickets.conftest import T0, FakeClock, World
-from tests.tickets.test_notifications import Inbox, _free_port
+from tests.tickets.smtp_sink import body, smtp_inbox
 
 H = timedelta(hours=1)
 
@@ -33,16 +37,8 @@ def test_evaluate_breaches_per_policy() -> None:
 
 
 def test_escalation_with_injected_clock(world: World) -> None:
-    from aiosmtpd.controller import Controller
-
-    from api.tickets.settings import TicketSettings
-
-    inbox = Inbox()
-    port = _free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        settings = TicketSettings(link_secret="k" * 40, smtp_port=port)
+    with smtp_inbox() as inbox:
+        settings = TicketSettings(link_secret=SecretStr("k" * 40), smtp_port=inbox.port)
         conn = world.conn
         conn.execute("INSERT INTO ticket_property_settings (property_id, manager_email) "
                      "VALUES (%s, 'escalate@mb.test')", (world.ids["p1"],))
@@ -55,22 +51,20 @@ def test_escalation_with_injected_clock(world: World) -> None:
         service.change_status(conn, world.actors["manager"], t.id, "waiting",
                               "fire brigade on site?", clock=clock)  # first response at 30 min
         clock.advance(hours=100)  # paused: no breach however long
-        assert service.escalate_breaches(conn, clock=clock) == []
+        assert service.escalate_breaches(conn, clock=clock, property_id=world.ids["p1"]) == []
         service.change_status(conn, world.actors["manager"], t.id, "approved", clock=clock)
         clock.advance(hours=23)  # 23.5 h running
-        assert service.escalate_breaches(conn, clock=clock) == []
+        assert service.escalate_breaches(conn, clock=clock, property_id=world.ids["p1"]) == []
         clock.advance(hours=1)  # 24.5 h running -> resolution breached
-        events = service.escalate_breaches(conn, clock=clock)
+        events = service.escalate_breaches(conn, clock=clock, property_id=world.ids["p1"])
         assert [(e.ticket_id, e.kind) for e in events] == [(t.id, "escalated")]
-        assert service.escalate_breaches(conn, clock=clock) == []  # once per kind
+        again = service.escalate_breaches(conn, clock=clock, property_id=world.ids["p1"])
+        assert again == []  # once per kind
         mails = service.mails_for(conn, settings, events, clock=clock)
-        from api.tickets.notifications import send
-
         assert send(settings, mails, clock()) == []
         got = inbox.take()
         assert list(got) == ["escalate@mb.test"]
-        assert "resolution time was exceeded" in str(
-            got["escalate@mb.test"][0].get_body(preferencelist=("plain",)).get_content())
+        assert "resolution time was exceeded" in body(got["escalate@mb.test"][0])
         row = conn.execute("SELECT kind, escalated_at FROM ticket_escalations "
                            "WHERE ticket_id = %s", (t.id,)).fetchall()
         assert row == [("resolution", clock.now)]
@@ -80,8 +74,6 @@ def test_escalation_with_injected_clock(world: World) -> None:
         flags = conn.execute("SELECT first_response_breached, resolution_breached FROM tickets "
                              "WHERE id = %s", (t.id,)).fetchone()
         assert flags == (False, True)
-    finally:
-        controller.stop()
 
 
 def test_first_response_breach_escalates(world: World) -> None:
@@ -89,9 +81,11 @@ def test_first_response_breach_escalates(world: World) -> None:
     t, _ = service.create_ticket(world.conn, world.actors["tenant"], TicketCreate(
         building_id=world.ids["b1"], title="No hot water", priority="high"), clock=clock)
     clock.advance(hours=3, minutes=59)
-    assert service.escalate_breaches(world.conn, clock=clock) == []
+    assert service.escalate_breaches(world.conn, clock=clock,
+                                      property_id=world.ids["p1"]) == []
     clock.advance(minutes=2)  # high: first response within 4 h
-    assert len(service.escalate_breaches(world.conn, clock=clock)) == 1
+    assert len(service.escalate_breaches(world.conn, clock=clock,
+                                      property_id=world.ids["p1"])) == 1
     kinds = world.conn.execute("SELECT kind FROM ticket_escalations WHERE ticket_id = %s",
                                (t.id,)).fetchall()
     assert kinds == [("first_response",)]

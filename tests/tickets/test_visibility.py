@@ -42,7 +42,8 @@ def test_visibility_for_each_role(world: World, visibility: str) -> None:
     for name, (private, public) in EXPECTED.items():
         expected = private if visibility == "private" else public
         actor = world.actors[name]
-        listed = [t.id for t in service.list_tickets(world.conn, actor)]
+        listed = [t.id for t in service.list_tickets(world.conn, actor,
+                                                      building_id=world.ids["b1"])]
         if expected:
             assert service.get_ticket(world.conn, actor, tid).id == tid, name
             assert listed == [tid], name
