@@ -233,13 +233,16 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $fn$
 $fn$;
 
 -- Buildings seen whole (every unit, main meters): building or property scope.
+-- Each function computes its set once (MATERIALIZED CTEs, no per-row calls).
 CREATE FUNCTION meterbill_visible_building_ids() RETURNS bigint[]
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $fn$
-    SELECT coalesce(array_agg(DISTINCT b.id), '{}')
-      FROM buildings b
-     WHERE b.id = meterbill_billing_building()
-        OR EXISTS (SELECT 1 FROM meterbill_current_scopes() s
-                    WHERE s.building_id = b.id OR s.property_id = b.property_id)
+    WITH s AS MATERIALIZED (SELECT * FROM meterbill_current_scopes())
+    SELECT coalesce(array_agg(DISTINCT x.id), '{}') FROM (
+        SELECT b.id FROM buildings b
+          JOIN s ON s.building_id = b.id OR s.property_id = b.property_id
+        UNION ALL
+        SELECT meterbill_billing_building()
+    ) x WHERE x.id IS NOT NULL
 $fn$;
 
 CREATE FUNCTION meterbill_visible_property_ids() RETURNS bigint[]
@@ -250,18 +253,23 @@ $fn$;
 
 CREATE FUNCTION meterbill_visible_unit_ids() RETURNS bigint[]
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $fn$
-    SELECT coalesce(array_agg(DISTINCT u.id), '{}')
-      FROM units u
-     WHERE u.building_id = ANY (meterbill_visible_building_ids())
-        OR u.id IN (SELECT s.unit_id FROM meterbill_current_scopes() s)
+    WITH bl AS MATERIALIZED (SELECT unnest(meterbill_visible_building_ids()) AS id)
+    SELECT coalesce(array_agg(DISTINCT x.id), '{}') FROM (
+        SELECT u.id FROM units u WHERE u.building_id IN (SELECT id FROM bl)
+        UNION ALL
+        SELECT s.unit_id FROM meterbill_current_scopes() s WHERE s.unit_id IS NOT NULL
+    ) x
 $fn$;
 
 CREATE FUNCTION meterbill_visible_meter_ids() RETURNS bigint[]
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $fn$
-    SELECT coalesce(array_agg(m.id), '{}')
-      FROM meters m
-     WHERE m.unit_id = ANY (meterbill_visible_unit_ids())
-        OR m.building_id = ANY (meterbill_visible_building_ids())
+    WITH bl AS MATERIALIZED (SELECT unnest(meterbill_visible_building_ids()) AS id),
+         un AS MATERIALIZED (
+             SELECT u.id FROM units u WHERE u.building_id IN (SELECT id FROM bl)
+             UNION
+             SELECT s.unit_id FROM meterbill_current_scopes() s WHERE s.unit_id IS NOT NULL)
+    SELECT coalesce(array_agg(m.id), '{}') FROM meters m
+     WHERE m.unit_id IN (SELECT id FROM un) OR m.building_id IN (SELECT id FROM bl)
 $fn$;
 
 -- Where a unit or building sits, for the application's object-level checks
