@@ -12,7 +12,8 @@ readings/s per ingest process.  In group ``ingest-path-100k``:
   batch takes the staging + ``ON CONFLICT DO NOTHING`` path;
 * ``write_resent``: the whole batch again (every reading a duplicate);
 * ``worker_decode_and_write``: what one ingest process does per batch: decode
-  the MQTT payload (``gateway.mqtt_payload``) and write it.
+  the MQTT payload to columns (``gateway.mqtt_payload.decode_columns``) and
+  write them (``write_columns``).
 
 Each entry records ``extra_info["readings_per_s"]`` from its median; the
 report prints the ratios to the baseline.
@@ -27,9 +28,9 @@ from decimal import Decimal
 import psycopg
 import pytest
 
-from gateway.mqtt_payload import decode_batch, encode_batch
+from gateway.mqtt_payload import decode_columns, encode_batch
 from gateway.reading import Reading
-from gateway.readings_writer import write_readings
+from gateway.readings_writer import write_columns, write_readings
 from gateway.uplink import ReadingBatch
 from tests.db_fixtures import create_database, drop_database, migrated_template, unique_name
 
@@ -149,7 +150,7 @@ def test_worker_decode_and_write(benchmark, bench_dsn: str, batch: list[Reading]
 
     with psycopg.connect(bench_dsn, autocommit=True) as conn:
         def ingest() -> int:
-            return write_readings(conn, decode_batch(payload).readings).inserted
+            return write_columns(conn, decode_columns(payload).columns).inserted
 
         inserted = benchmark.pedantic(ingest, setup=lambda: _truncate(bench_dsn), rounds=ROUNDS,
                                       iterations=1)

@@ -9,10 +9,11 @@ Per batch, in order:
 1. decode and validate the payload (``gateway.mqtt_payload``); a malformed
    batch, or one whose ``gateway_id`` is not the topic's, is answered
    ``rejected`` with the reason and never written;
-2. ``write_readings``: one transaction, idempotent on (meter, register,
-   read_at), so a re-sent batch adds nothing and a failing batch adds nothing
-   either (the database refusing it: ``rejected``; the database unreachable:
-   ``retry``, and the connection is opened again for the next batch);
+2. ``write_columns`` (``write_readings`` without a ``Reading`` per row): one
+   transaction, idempotent on (meter, register, read_at), so a re-sent batch
+   adds nothing and a failing batch adds nothing either (the database refusing
+   it: ``rejected``; the database unreachable: ``retry``, and the
+   connection is opened again for the next batch);
 3. publish the answer (QoS 1) on ``meterbill/<prefix>/ack/<gateway_id>``;
 4. only then PUBACK the batch's PUBLISH (``manual_ack``).
 
@@ -43,8 +44,8 @@ from paho.mqtt.client import MQTTMessage
 
 from gateway.errors import UplinkError
 from gateway.mqtt_connection import TOPIC_ROOT, MqttConnection, MqttSettings, check_topic_level
-from gateway.mqtt_payload import BatchAck, PayloadError, decode_batch, encode_ack
-from gateway.readings_writer import write_readings
+from gateway.mqtt_payload import BatchAck, PayloadError, decode_columns, encode_ack
+from gateway.readings_writer import write_columns
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +130,7 @@ class IngestWorker:
     def handle(self, gateway_id: str, payload: bytes) -> BatchAck:
         """Decode and store one batch; the answer to publish.  Never raises for bad input."""
         try:
-            batch = decode_batch(payload)
+            batch = decode_columns(payload)
         except PayloadError as exc:
             self.stats.batches_rejected += 1
             return BatchAck(_batch_id_hint(payload), "rejected", error=str(exc))
@@ -139,7 +140,7 @@ class IngestWorker:
                             error=f"batch {batch.batch_id}: $.gateway_id {batch.gateway_id!r} "
                                   f"arrived on the topic of gateway {gateway_id!r}")
         try:
-            result = write_readings(self._database(), batch.readings)
+            result = write_columns(self._database(), batch.columns)
         except (UplinkError, psycopg.OperationalError) as exc:
             if _database_unreachable(exc):
                 self.stats.batches_retry += 1

@@ -49,7 +49,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
 from gateway.errors import GatewayError
-from gateway.reading import Reading
+from gateway.reading_columns import ReadingColumns
 from gateway.uplink import ReadingBatch
 
 FORMAT_VERSION = 1
@@ -83,20 +83,14 @@ def _time_us(at: datetime) -> int:
 
 def encode_batch(batch: ReadingBatch) -> bytes:
     """Encode ``batch`` as the documented JSON payload."""
-    series: dict[tuple[str, str], int] = {}
-    times: dict[datetime, int] = {}
-    rows: list[tuple[int, int, str]] = []
-    for r in batch.readings:
-        s = series.setdefault((r.meter_serial, r.register), len(series))
-        t = times.setdefault(r.read_at, len(times))
-        rows.append((s, t, str(r.value)))
+    columns = ReadingColumns.from_readings(batch.readings)
     doc = {
         "v": FORMAT_VERSION,
         "gateway_id": batch.gateway_id,
         "batch_id": batch.batch_id,
-        "series": list(series),
-        "times": [_time_us(at) for at in times],
-        "readings": rows,
+        "series": columns.series,
+        "times": [_time_us(at) for at in columns.times],
+        "readings": [(s, t, str(value)) for s, t, value in columns.rows],
     }
     return json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode()
 
@@ -129,8 +123,25 @@ def _array(doc: dict[str, Any], key: str, what: str) -> list[Any]:
     return value
 
 
+@dataclass(frozen=True, slots=True)
+class DecodedBatch:
+    """A batch payload decoded to columns (what an ingest worker writes)."""
+
+    gateway_id: str
+    batch_id: str
+    columns: ReadingColumns
+
+    def to_batch(self) -> ReadingBatch:
+        return ReadingBatch(self.gateway_id, self.batch_id, self.columns.readings())
+
+
 def decode_batch(payload: bytes) -> ReadingBatch:
     """Decode and validate a batch payload; any defect raises PayloadError naming its path."""
+    return decode_columns(payload).to_batch()
+
+
+def decode_columns(payload: bytes) -> DecodedBatch:
+    """Decode and validate a batch payload into columns, without a Reading per row."""
     doc = _load_object(payload, "batch")
     gateway_id = _text(doc, "gateway_id", "batch")
     batch_id = _text(doc, "batch_id", "batch")
@@ -148,9 +159,28 @@ def decode_batch(payload: bytes) -> ReadingBatch:
             raise PayloadError(f"{where}: $.times[{i}] must be an integer count of "
                                f"microseconds since 1970-01-01Z, got {item!r}")
         times.append(_EPOCH + timedelta(microseconds=item))
-    rows = _array(doc, "readings", where)
-    readings: list[Reading] = []
-    n_series, n_times = len(series), len(times)
+    raw_rows = _array(doc, "readings", where)
+    try:
+        rows = _fast_rows(raw_rows, len(series), len(times))
+    except (TypeError, ValueError, InvalidOperation, IndexError):
+        _find_bad_row(raw_rows, len(series), len(times), where)
+        raise  # _find_bad_row always raises; this keeps type checkers content
+    return DecodedBatch(gateway_id, batch_id, ReadingColumns(tuple(series), tuple(times), rows))
+
+
+def _fast_rows(raw_rows: list[Any], n_series: int, n_times: int,
+               ) -> tuple[tuple[int, int, Decimal], ...]:
+    """The valid case at full speed; any doubt raises and ``_find_bad_row`` says where."""
+    rows = tuple((s, t, Decimal(text)) for s, t, text in raw_rows
+                 if type(s) is int and type(t) is int and type(text) is str
+                 and 0 <= s < n_series and 0 <= t < n_times)
+    if len(rows) != len(raw_rows) or not all(v.is_finite() for _, _, v in rows):
+        raise ValueError("a row is not valid")
+    return rows
+
+
+def _find_bad_row(rows: list[Any], n_series: int, n_times: int, where: str) -> None:
+    """Raise PayloadError for the first invalid row, naming its JSON path."""
     for i, row in enumerate(rows):
         try:
             s, t, text = row
@@ -168,12 +198,10 @@ def decode_batch(payload: bytes) -> ReadingBatch:
             value = Decimal(text)
         except InvalidOperation:
             raise PayloadError(f"{where}: $.readings[{i}][2] = {text!r}: not a decimal") from None
-        serial, register = series[s]
-        try:
-            readings.append(Reading(serial, register, times[t], value))
-        except ValueError as exc:
-            raise PayloadError(f"{where}: $.readings[{i}]: {exc}") from None
-    return ReadingBatch(gateway_id, batch_id, tuple(readings))
+        if not value.is_finite():
+            raise PayloadError(f"{where}: $.readings[{i}][2] = {text!r}: value {value} "
+                               "is not a number")
+    raise PayloadError(f"{where}: $.readings: invalid")  # not reached: some row was bad
 
 
 def encode_ack(ack: BatchAck) -> bytes:

@@ -35,15 +35,18 @@ never imports ``api``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Protocol
 
 import psycopg
 from psycopg import errors as pg_errors
 
 from gateway.errors import UplinkError
 from gateway.reading import Reading
+from gateway.reading_columns import ReadingColumns
 
 _STAGING = "meterbill_readings_staging"
 _QUARANTINE_STAGING = "meterbill_quarantine_staging"
@@ -100,67 +103,145 @@ def write_readings(conn: psycopg.Connection, readings: Iterable[Reading]) -> Wri
     batch = readings if isinstance(readings, Sequence) else list(readings)
     if not batch:
         return WriteResult(0, 0, 0)
-    first = min(r.read_at for r in batch)
-    last = max(r.read_at for r in batch)
+    return _write(conn, _ReadingRows(batch))
+
+
+def write_columns(conn: psycopg.Connection, columns: ReadingColumns) -> WriteResult:
+    """``write_readings`` for readings as columns (an ingest worker's decoded payload)."""
+    if not columns.rows:
+        return WriteResult(0, 0, 0)
+    return _write(conn, _ColumnRows(columns))
+
+
+class _Rows(Protocol):
+    """A batch as the writer needs it, whatever shape it arrived in."""
+
+    count: int
+    first: datetime
+    last: datetime
+
+    def serials(self) -> set[str]: ...
+    def series(self) -> set[tuple[str, str]]: ...
+    def known(self, meter_ids: dict[str, int]) -> Iterator[tuple[int, str, datetime, Decimal]]: ...
+    def unknown(self, meter_ids: dict[str, int]) -> Iterator[tuple[str, str, datetime, Decimal]]:
+        ...
+
+
+class _ReadingRows:
+    def __init__(self, batch: Sequence[Reading]) -> None:
+        self._batch = batch
+        self.count = len(batch)
+        self.first = min(r.read_at for r in batch)
+        self.last = max(r.read_at for r in batch)
+
+    def serials(self) -> set[str]:
+        return {r.meter_serial for r in self._batch}
+
+    def series(self) -> set[tuple[str, str]]:
+        return {(r.meter_serial, r.register) for r in self._batch}
+
+    def known(self, meter_ids: dict[str, int]) -> Iterator[tuple[int, str, datetime, Decimal]]:
+        for r in self._batch:
+            meter_id = meter_ids.get(r.meter_serial)
+            if meter_id is not None:
+                yield meter_id, r.register, r.read_at, r.value
+
+    def unknown(self, meter_ids: dict[str, int]) -> Iterator[tuple[str, str, datetime, Decimal]]:
+        for r in self._batch:
+            if r.meter_serial not in meter_ids:
+                yield r.meter_serial, r.register, r.read_at, r.value
+
+
+class _ColumnRows:
+    def __init__(self, columns: ReadingColumns) -> None:
+        self._columns = columns
+        self.count = len(columns.rows)
+        self.first = min(columns.times)  # a superset of the rows' span: only more cautious
+        self.last = max(columns.times)
+
+    def serials(self) -> set[str]:
+        return {serial for serial, _ in self._columns.series}
+
+    def series(self) -> set[tuple[str, str]]:
+        return set(self._columns.series)
+
+    def known(self, meter_ids: dict[str, int]) -> Iterator[tuple[int, str, datetime, Decimal]]:
+        keys = [(meter_ids.get(serial), register) for serial, register in self._columns.series]
+        times = self._columns.times
+        for s, t, value in self._columns.rows:
+            meter_id, register = keys[s]
+            if meter_id is not None:
+                yield meter_id, register, times[t], value
+
+    def unknown(self, meter_ids: dict[str, int]) -> Iterator[tuple[str, str, datetime, Decimal]]:
+        series, times = self._columns.series, self._columns.times
+        for s, t, value in self._columns.rows:
+            serial, register = series[s]
+            if serial not in meter_ids:
+                yield serial, register, times[t], value
+
+
+def _write(conn: psycopg.Connection, rows: _Rows) -> WriteResult:
     try:
         with conn.transaction(), conn.cursor() as cur:
-            serials = list({r.meter_serial for r in batch})
+            serials = list(rows.serials())
             cur.execute("SELECT serial, id FROM meters WHERE serial = ANY(%s)", (serials,))
             meter_ids: dict[str, int] = dict(cur.fetchall())  # type: ignore[arg-type]
-            if len(meter_ids) == len(serials):
-                known: Sequence[Reading] = batch
-                unknown: list[Reading] = []
-            else:
-                known = [r for r in batch if r.meter_serial in meter_ids]
-                unknown = [r for r in batch if r.meter_serial not in meter_ids]
-            inserted = _store_known(cur, known, meter_ids, first, last) if known else 0
-            quarantined = _quarantine(cur, unknown) if unknown else 0
+            quarantined = 0
+            if len(meter_ids) < len(serials):
+                quarantined = _quarantine(cur, rows.unknown(meter_ids))
+            series = [(meter_ids[serial], register) for serial, register in rows.series()
+                      if serial in meter_ids]
+            inserted = _store_known(cur, rows, meter_ids, series) if series else 0
     except psycopg.Error as exc:
         raise UplinkError(
-            f"writing {len(batch)} readings ({first.isoformat()} .. {last.isoformat()}) "
-            f"failed: {exc.diag.message_primary or exc}"
+            f"writing {rows.count} readings ({rows.first.isoformat()} .. "
+            f"{rows.last.isoformat()}) failed: {exc.diag.message_primary or exc}"
         ) from exc
-    return WriteResult(len(batch), inserted, quarantined)
+    return WriteResult(rows.count, inserted, quarantined)
 
 
-def _store_known(cur: psycopg.Cursor, batch: Sequence[Reading], meter_ids: dict[str, int],
-                 first: object, last: object) -> int:
+def _store_known(cur: psycopg.Cursor, rows: _Rows, meter_ids: dict[str, int],
+                 series: list[tuple[int, str]]) -> int:
     """Insert readings of known meters; returns how many were new."""
     cur.execute("SELECT meterbill_ensure_reading_partitions(%s, %s)",
-                (first, last + timedelta(seconds=1)))  # type: ignore[operator]
-    series = {(meter_ids[r.meter_serial], r.register) for r in batch}
+                (rows.first, rows.last + timedelta(seconds=1)))
     cur.execute(_OVERLAP, {"meter_ids": [s[0] for s in series],
-                           "registers": [s[1] for s in series], "first": first, "last": last})
-    row = cur.fetchone()
-    if row is not None and not row[0]:
+                           "registers": [s[1] for s in series],
+                           "first": rows.first, "last": rows.last})
+    found = cur.fetchone()
+    if found is not None and not found[0]:
         try:
             with cur.connection.transaction():  # a savepoint: a PK hit undoes only this
-                _copy_rows(cur, f"COPY readings {_COLUMNS} FROM STDIN (FORMAT BINARY)",
-                           batch, meter_ids)
-            return len(batch)
+                return _copy_rows(cur, f"COPY readings {_COLUMNS} FROM STDIN (FORMAT BINARY)",
+                                  rows.known(meter_ids))
         except pg_errors.UniqueViolation:
             pass  # a duplicate inside the batch or a concurrent writer: the safe path decides
     cur.execute(_CREATE_STAGING)
-    _copy_rows(cur, f"COPY {_STAGING} {_COLUMNS} FROM STDIN (FORMAT BINARY)", batch, meter_ids)
+    _copy_rows(cur, f"COPY {_STAGING} {_COLUMNS} FROM STDIN (FORMAT BINARY)",
+               rows.known(meter_ids))
     cur.execute(_INSERT)
     return cur.rowcount
 
 
-def _copy_rows(cur: psycopg.Cursor, statement: str, batch: Sequence[Reading],
-               meter_ids: dict[str, int]) -> None:
+def _copy_rows(cur: psycopg.Cursor, statement: str,
+               rows: Iterable[tuple[int, str, datetime, Decimal]]) -> int:
+    count = 0
     with cur.copy(statement) as copy:
         copy.set_types(_TYPES)
         write_row = copy.write_row
-        for r in batch:
-            write_row((meter_ids[r.meter_serial], r.register, r.read_at, r.value))
+        for count, row in enumerate(rows, 1):  # noqa: B007 - the count is the result
+            write_row(row)
+    return count
 
 
-def _quarantine(cur: psycopg.Cursor, unknown: Sequence[Reading]) -> int:
+def _quarantine(cur: psycopg.Cursor, unknown: Iterable[tuple[str, str, datetime, Decimal]]
+                ) -> int:
     cur.execute(_CREATE_QUARANTINE_STAGING)
     with cur.copy(f"COPY {_QUARANTINE_STAGING} (meter_serial, register, read_at, value) "
                   "FROM STDIN (FORMAT BINARY)") as copy:
         copy.set_types(["text", "text", "timestamptz", "numeric"])
-        for r in unknown:
-            copy.write_row((r.meter_serial, r.register, r.read_at, r.value))
+        for row in unknown:
+            copy.write_row(row)
     cur.execute(_QUARANTINE)
     return cur.rowcount
