@@ -21,6 +21,13 @@ app = typer.Typer(
     add_completion=False,
 )
 
+@app.callback()
+def _root() -> None:
+    """Meter readings in a building become correct, explainable bills."""
+    # A callback keeps ``meterbill`` a command group even when only one command is
+    # mounted (typer would otherwise collapse a one-command app into that command).
+
+
 # (subcommand, module, attribute, help)
 SUBCOMMANDS: list[tuple[str, str, str, str]] = [
     ("db", "meterbill.db_cli", "app", "Database: migrate, info."),
