@@ -197,11 +197,18 @@ def stored_flags(conn: psycopg.Connection, meter_ids: list[int], register: str,
 def validate_meter(conn: psycopg.Connection, meter_id: int, register: str, start: datetime,
                    end: datetime, rules: ValidationRules | None = None,
                    spec: RegisterSpec | None = None) -> tuple[Flag, ...]:
-    """Validate a meter's raw readings in [start, end) and store the flags (idempotent)."""
-    row = conn.execute("SELECT serial, medium FROM meters WHERE id = %s", (meter_id,)).fetchone()
+    """Validate a meter's raw readings in [start, end) and store the flags (idempotent).
+
+    Default rules are ``ValidationRules()`` in the building's time zone.
+    """
+    row = conn.execute("SELECT m.serial, m.medium, b.time_zone FROM meters m"
+                       " JOIN buildings b ON b.id = m.building_id WHERE m.id = %s",
+                       (meter_id,)).fetchone()
     if row is None:
         raise NotFoundError(f"meter {meter_id} not found")
     serial, medium = str(row[0]), str(row[1])
+    # The night of the night-flow rule is the building's local night.
+    rules = rules or ValidationRules(time_zone=str(row[2]))
     rows = conn.execute(PERIOD_READINGS_SQL, (meter_id, register, start, end)).fetchall()
     if not rows:
         return ()

@@ -115,3 +115,23 @@ def test_building_common_share_is_main_minus_units_and_flags_high_losses(
     assert result.share.losses_ratio == D("0.3")
     assert [f.kind for f in result.share.flags] == [FlagKind.LOSSES_RATIO]
     assert result.share.flags[0].meter_serial == "MAIN"
+
+
+def test_night_flow_is_judged_in_the_buildings_local_night(db_conn: psycopg.Connection) -> None:
+    b, units = make_building(db_conn)  # buildings default to Europe/Berlin
+    meter = add_meter(db_conn, b, "W2", units[0], medium="cold_water")
+    db_conn.execute(
+        """INSERT INTO readings (meter_id, register, read_at, value)
+           SELECT %s, 'volume_m3', '2026-06-09 22:00+00'::timestamptz + i * INTERVAL '15 min',
+                  100 + i * 0.002
+             FROM generate_series(0, 24) i""", (meter,))
+    flags = validate_meter(db_conn, meter, "volume_m3", datetime(2026, 6, 9, tzinfo=UTC),
+                           datetime(2026, 6, 11, tzinfo=UTC))
+    assert [f.kind for f in flags] == [FlagKind.NIGHT_FLOW]
+    stored = db_conn.execute("SELECT interval_start, interval_end, reason FROM consumption_flags"
+                             ).fetchone()
+    assert stored is not None
+    # 02:00-05:00 CEST is 00:00-03:00 UTC
+    assert stored[0] == datetime(2026, 6, 10, tzinfo=UTC)
+    assert stored[1] == datetime(2026, 6, 10, 3, tzinfo=UTC)
+    assert "leak suspected" in stored[2]
