@@ -1,0 +1,1 @@
+"""Dunning and collection: levels, fees, default interest, late fees, GiroCode, SEPA files."""
