@@ -35,6 +35,7 @@ from api.tickets.schemas import (
     CommentPublic,
     MergeRequest,
     PreferenceUpdate,
+    PropertyTicketSettings,
     ProviderCreate,
     ProviderPublic,
     RoutingRuleSet,
@@ -239,6 +240,14 @@ def create_provider(data: ProviderCreate, conn: DbConn, actor: TicketActor) -> P
 def set_routing(property_id: int, data: RoutingRuleSet, conn: DbConn,
                 actor: TicketActor) -> None:
     service.set_routing_rule(conn, actor, property_id, data)
+
+
+@router.put("/properties/{property_id}/ticket-settings", status_code=204)
+def set_property_settings(property_id: int, data: PropertyTicketSettings, conn: DbConn,
+                          actor: TicketActor) -> None:
+    """Escalation address and the arrears rule (off by default) of one property."""
+    service.set_property_settings(conn, actor, property_id, manager_email=data.manager_email,
+                                  arrears_flag_enabled=data.arrears_flag_enabled)
 
 
 @router.get("/properties/{property_id}/ticket-metrics")

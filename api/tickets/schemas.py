@@ -83,6 +83,11 @@ class RoutingRuleSet(_Input):
     provider_id: int | None = None
 
 
+class PropertyTicketSettings(_Input):
+    manager_email: str | None = Field(default=None, max_length=320)
+    arrears_flag_enabled: bool = False
+
+
 class CategoryPublic(BaseModel):
     id: int
     property_id: int

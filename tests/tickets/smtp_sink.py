@@ -16,11 +16,13 @@ class Inbox:
 
     def __init__(self) -> None:
         self.messages: list[tuple[list[str], EmailMessage]] = []
+        self.everything: list[tuple[list[str], EmailMessage]] = []  # never cleared
         self.port = 0
 
     async def handle_DATA(self, server, session, envelope) -> str:
         msg = message_from_bytes(envelope.content, policy=policy.default)
         self.messages.append((list(envelope.rcpt_tos), msg))  # type: ignore[arg-type]
+        self.everything.append((list(envelope.rcpt_tos), msg))  # type: ignore[arg-type]
         return "250 OK"
 
     def take(self) -> dict[str, list[EmailMessage]]:

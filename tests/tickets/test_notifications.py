@@ -103,7 +103,10 @@ def test_private_anonymous_ticket_mails_and_provider_link(api: Api, inbox: Inbox
     # a provider may not do what managers do, even with a valid link
     r = api.client.post("/provider-link/ticket/status", headers=link, json={"status": "open"})
     assert r.status_code == 403
-    assert "ned@home.test" not in {rc for rcpts, _ in inbox.messages for rc in rcpts}
+    everyone = {rc for rcpts, _ in inbox.everything for rc in rcpts}
+    assert everyone == {"tina@home.test", "x@provider.test"}  # never ned, the watcher
+    for _rcpts, msg in inbox.everything:
+        assert "owes two rents" not in body(msg)
 
 
 def test_provider_link_forged_expired_or_reassigned(api: Api, inbox: Inbox) -> None:
@@ -167,3 +170,48 @@ def test_email_reply_threads_into_the_ticket(api: Api, inbox: Inbox) -> None:
               "In-Reply-To: <ticket-1-deadbeef@evil.test>\r\n\r\nhello\r\n").encode()
     with pytest.raises(InvalidRequestError):
         email_replies.parse_inbound(api.world.conn, settings, forged)
+
+
+def test_caretaker_routing_watchers_and_their_choices(api: Api, inbox: Inbox) -> None:
+    ids = api.world.ids
+    r = api.client.put(f"/properties/{ids['p1']}/ticket-routing", headers=api.as_("manager"),
+                       json={"action": "assign_caretaker", "caretaker_user_id": 2,
+                             "caretaker_email": "caretaker@mb.test"})
+    assert r.status_code == 204, r.text
+    r = api.client.put(f"/properties/{ids['p1']}/ticket-settings", headers=api.as_("tenant"),
+                       json={"arrears_flag_enabled": True})
+    assert r.status_code == 403
+    tid = api.client.post("/tickets", headers=api.as_("tenant"), json={
+        "building_id": ids["b1"], "common_area": "entrance", "visibility": "public",
+        "title": "Entrance door does not lock"}).json()["id"]
+    t = api.client.get(f"/tickets/{tid}", headers=api.as_("caretaker")).json()
+    assert (t["status"], t["assignee_user_id"], t["provider_id"]) == ("approved", 2, None)
+    got = inbox.take()
+    assert set(got) == {"caretaker@mb.test", "tina@home.test"}
+    assert "#token=" not in body(got["caretaker@mb.test"][0])  # staff need no link
+    # the neighbour watches the public ticket (own address only) and the board member too
+    assert api.client.post(f"/tickets/{tid}/watchers", headers=api.as_("neighbour"),
+                           json={"email": "someone@else.test"}).status_code == 403
+    for who, email in (("neighbour", "ned@home.test"), ("board", "bo@board.test")):
+        assert api.client.post(f"/tickets/{tid}/watchers", headers=api.as_(who),
+                               json={"email": email}).status_code == 204
+    assert api.client.post(f"/tickets/{tid}/watchers", headers=api.as_("owner_b2"),
+                           json={"email": "olga@home.test"}).status_code == 404
+    api.client.post(f"/tickets/{tid}/comments", headers=api.as_("caretaker"),
+                    json={"body": "new lock ordered"})
+    got = inbox.take()
+    assert set(got) == {"tina@home.test", "ned@home.test", "bo@board.test"}
+    # an internal note reaches the staff assignee only (the author is the manager)
+    api.client.post(f"/tickets/{tid}/comments", headers=api.as_("manager"),
+                    json={"body": "lock costs 400 EUR, owner approval pending", "internal": True})
+    got = inbox.take()
+    assert set(got) == {"caretaker@mb.test"}
+    # the neighbour no longer wants comments
+    r = api.client.put("/ticket-notification-prefs", headers=api.as_("neighbour"),
+                       json={"email": "ned@home.test", "event": "comment", "enabled": False})
+    assert r.status_code == 204
+    api.client.post(f"/tickets/{tid}/comments", headers=api.as_("caretaker"),
+                    json={"body": "lock fitted"})
+    assert set(inbox.take()) == {"tina@home.test", "bo@board.test"}
+    with_note = [rcpts for rcpts, msg in inbox.everything if "400 EUR" in body(msg)]
+    assert with_note == [["caretaker@mb.test"]]
