@@ -26,7 +26,7 @@ WIDTH = 640
 HEIGHT = 260
 MARGIN_LEFT = 64
 MARGIN_RIGHT = 12
-MARGIN_TOP = 16
+MARGIN_TOP = 28  # room for the unit above the axis labels
 MARGIN_BOTTOM = 64  # month labels and the legend
 SERIES_COLOURS = ("#1f5fa8", "#6b6b6b", "#a65300")  # 6.3:1, 5.3:1, 5.0:1 on white
 
@@ -86,7 +86,7 @@ def bar_chart_svg(*, chart_id: str, title: str, description: str, categories: Se
                    f'y2="{y:.1f}" stroke="#767676" stroke-width="1"/>')
         out.append(f'<text x="{MARGIN_LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" '
                    f'font-size="12" fill="#1a1a1a">{html.escape(fmt(top * fraction))}</text>')
-    out.append(f'<text x="4" y="{MARGIN_TOP - 4}" font-size="12" fill="#1a1a1a">'
+    out.append(f'<text x="4" y="{MARGIN_TOP - 14}" font-size="12" fill="#1a1a1a">'
                f'{html.escape(unit)}</text></g>')
     for ci, category in enumerate(categories):
         gx = MARGIN_LEFT + ci * group_w + group_w * 0.1

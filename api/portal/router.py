@@ -246,7 +246,10 @@ def _anonymous_translator(request: Request) -> Translator:
 
 def _login_page(request: Request, t: Translator, error: str | None,
                 status_code: int = 200) -> Response:
-    token = secrets.token_urlsafe(32)
+    # Keep a token the browser already holds: two tabs (or a re-render after a wrong
+    # password) must not invalidate each other's forms.
+    held = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    token = held if len(held) == 43 else secrets.token_urlsafe(32)
     response = render(request, "login.html", t, active="", title=t("login.title"), csrf="",
                       login_csrf=token, error=error, status_code=status_code)
     response.set_cookie(LOGIN_CSRF_COOKIE, token, max_age=3600, path="/portal/login",
@@ -292,6 +295,7 @@ async def login(request: Request, ctx: Context) -> Response:
 
 
 @router.get("/static/portal.css")
-def stylesheet(user: CurrentPortalUser) -> Response:
+def stylesheet() -> Response:
+    """Public like any stylesheet: it holds no data, and the sign-in page needs it."""
     return FileResponse(STATIC_DIR / "portal.css", media_type="text/css",
                         headers={"X-Content-Type-Options": "nosniff"})
