@@ -61,10 +61,10 @@ def auth_settings(smtp: tuple[Inbox, int]) -> AuthSettings:
                         expensive_per_window=1000)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def auth_dsn(migrated_template: str) -> Iterator[str]:
-    """One migrated database per test module (copying one per test costs seconds);
-    tests in a module keep apart by using their own e-mail addresses and codes."""
+    """One migrated database for tests/auth (copying and dropping one per test costs
+    seconds); tests keep apart by using their own e-mail addresses and codes."""
     name = unique_name("mbauth")
     dsn = create_database(name, template=migrated_template)
     yield dsn
