@@ -261,6 +261,12 @@ def create_ticket(conn: psycopg.Connection, actor: Actor, data: TicketCreate, *,
         if data.common_area:
             raise InvalidRequestError("give a unit or a common area, not both",
                                       field="common_area")
+    if (data.reporter_email and data.reporter_email.lower() != (actor.email or "").lower()
+            and not actor.roles & STAFF_ROLES):
+        # Staff file reports taken by phone for someone else; residents get mail at their own
+        # address only, so a report cannot be used to send mail to a stranger.
+        raise ForbiddenError("only staff may give another reporter address",
+                             field="reporter_email")
     now = clock()
     events: list[TicketEvent] = []
     with conn.transaction():

@@ -66,6 +66,12 @@ def test_inputs_refuse_unknown_fields_and_bad_values(api: Api) -> None:
     r = api.client.post("/tickets", headers=api.as_("tenant"), json={
         "building_id": api.world.ids["b3"], "title": "not my building"})
     assert r.status_code == 404
+    r = api.client.post("/tickets", headers=api.as_("tenant"), json={
+        "building_id": api.world.ids["b1"], "title": "x", "reporter_email": "victim@else.test"})
+    assert r.status_code == 403 and r.json()["field"] == "reporter_email"
+    r = api.client.post("/tickets", headers=api.as_("manager"), json={
+        "building_id": api.world.ids["b1"], "title": "called in", "reporter_email": "ned@x.test"})
+    assert r.status_code == 201
 
 
 def test_status_answers_over_http(api: Api) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import psycopg
 import pytest
 
 from api.errors import ConflictError, ForbiddenError, NotFoundError
@@ -126,3 +127,11 @@ def test_history_records_who_when_from_to_comment(world: World, ticket_id: int) 
                    for h in detail.history if h.kind in ("created", "status")]
     assert status_rows[-1] == ("status", "Mia Manager", "open", "approved", "go ahead", T0)
     assert status_rows[0][0] == "created" and status_rows[0][3] == "open"
+
+
+def test_history_is_append_only(world: World, ticket_id: int) -> None:
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        world.conn.execute("UPDATE ticket_history SET comment = 'rewritten' WHERE ticket_id = %s",
+                           (ticket_id,))
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        world.conn.execute("DELETE FROM ticket_history WHERE ticket_id = %s", (ticket_id,))

@@ -119,6 +119,11 @@ CREATE TABLE ticket_history (
     comment        text NOT NULL DEFAULT ''
 );
 CREATE INDEX ticket_history_ticket_idx ON ticket_history (ticket_id, at, id);
+-- History is append-only (0004's refusing trigger; the app role then gets SELECT, INSERT only).
+CREATE TRIGGER ticket_history_append_only BEFORE UPDATE OR DELETE ON ticket_history
+    FOR EACH ROW EXECUTE FUNCTION meterbill_refuse_change();
+CREATE TRIGGER ticket_history_no_truncate BEFORE TRUNCATE ON ticket_history
+    FOR EACH STATEMENT EXECUTE FUNCTION meterbill_refuse_change();
 
 -- internal = staff-only note; via = web | email | provider_link
 CREATE TABLE ticket_comments (
