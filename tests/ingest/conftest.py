@@ -1,4 +1,9 @@
-"""Fixtures of the MQTT ingest tests: a broker of this module's own, a topic prefix per test."""
+"""Fixtures of the MQTT ingest tests: a broker and a database per module, meters per test.
+
+Each test gets its own topic prefix and its own meter serials, so tests can
+share one broker and one database (creating a database per test costs more
+than the tests themselves) and still see only their own rows.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ import psycopg
 import pytest
 
 from gateway.mqtt_connection import MqttSettings
+from tests.db_fixtures import create_database, drop_database, unique_name
 from tests.ingest.broker import MosquittoBroker
 
 
@@ -26,17 +32,38 @@ def mqtt_settings(broker: MosquittoBroker) -> MqttSettings:
                         reconnect_min_seconds=0.05, reconnect_max_seconds=0.5)
 
 
+@pytest.fixture(scope="module")
+def ingest_dsn(migrated_template: str) -> Iterator[str]:
+    """A migrated database shared by one module's tests, with a building to hang meters on."""
+    name = unique_name("mbingest")
+    dsn = create_database(name, template=migrated_template)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("INSERT INTO properties (code, name) VALUES ('P', 'ingest test')")
+        conn.execute("INSERT INTO buildings (property_id, code, name) "
+                     "VALUES (1, 'B', 'ingest test')")
+    yield dsn
+    drop_database(name)
+
+
+@pytest.fixture
+def serials(ingest_dsn: str) -> list[str]:
+    """Five meters registered for this test alone."""
+    tag = uuid.uuid4().hex[:8]
+    made = [f"SDM-{tag}-{i}" for i in range(5)]
+    register_meters(ingest_dsn, made)
+    return made
+
+
 def register_meters(dsn: str, serials: list[str]) -> None:
     with psycopg.connect(dsn, autocommit=True) as conn, conn.cursor() as cur:
-        cur.execute("INSERT INTO properties (code, name) VALUES ('P', 'ingest test')")
-        cur.execute("INSERT INTO buildings (property_id, code, name) "
-                    "VALUES (1, 'B', 'ingest test')")
         cur.executemany("INSERT INTO meters (serial, medium, physical_unit, role, building_id) "
                         "VALUES (%s, 'electricity', 'kWh', 'main', 1)", [(s,) for s in serials])
 
 
-def stored_readings(dsn: str) -> list[tuple[str, str, object, object]]:
+def stored_readings(dsn: str, serials: list[str]) -> list[tuple[str, str, object, object]]:
+    """Rows in readings of these meters, sorted."""
     with psycopg.connect(dsn, autocommit=True) as conn:
         return conn.execute(  # type: ignore[return-value]
             "SELECT m.serial, r.register, r.read_at, r.value FROM readings r "
-            "JOIN meters m ON m.id = r.meter_id ORDER BY 1, 2, 3").fetchall()
+            "JOIN meters m ON m.id = r.meter_id WHERE m.serial = ANY(%s) ORDER BY 1, 2, 3",
+            (serials,)).fetchall()

@@ -19,8 +19,8 @@ from gateway.mqtt_connection import MqttSettings
 from gateway.mqtt_uplink import MqttUplink
 from gateway.uplink import ReadingBatch
 from tests.ingest.broker import MosquittoBroker
-from tests.ingest.conftest import register_meters, stored_readings
-from tests.ingest.test_mqtt_ingest import SERIALS, expected_rows, make_batches
+from tests.ingest.conftest import stored_readings
+from tests.ingest.test_mqtt_ingest import expected_rows, make_batches
 
 
 async def send_burst(uplink: MqttUplink, batches: list[ReadingBatch],
@@ -45,9 +45,10 @@ async def send_burst(uplink: MqttUplink, batches: list[ReadingBatch],
     return attempts
 
 
-def test_a_broker_restart_during_a_burst_loses_and_duplicates_nothing(db_dsn: str) -> None:
-    register_meters(db_dsn, SERIALS)
-    batches = make_batches("gw-1", 20)
+def test_a_broker_restart_during_a_burst_loses_and_duplicates_nothing(
+        ingest_dsn: str, serials: list[str]) -> None:
+    db_dsn = ingest_dsn
+    batches = make_batches("gw-1", serials, 20)
     with MosquittoBroker() as broker:
         settings = MqttSettings(host=broker.host, port=broker.port,
                                 prefix=f"test-{uuid.uuid4().hex[:10]}", ack_timeout_seconds=2.0,
@@ -62,6 +63,6 @@ def test_a_broker_restart_during_a_burst_loses_and_duplicates_nothing(db_dsn: st
         finally:
             worker.stop()
         reconnects = worker._conn.connects
-    assert stored_readings(db_dsn) == expected_rows(batches)
+    assert stored_readings(db_dsn, serials) == expected_rows(batches)
     assert reconnects >= 2  # the worker did lose the broker and came back
     assert len(attempts) == 20

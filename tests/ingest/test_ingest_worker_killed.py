@@ -26,8 +26,8 @@ from gateway.ingest_worker import IngestWorker
 from gateway.mqtt_connection import MqttSettings
 from gateway.mqtt_uplink import MqttUplink
 from gateway.uplink import ReadingBatch
-from tests.ingest.conftest import register_meters, stored_readings
-from tests.ingest.test_mqtt_ingest import SERIALS, expected_rows, make_batches
+from tests.ingest.conftest import stored_readings
+from tests.ingest.test_mqtt_ingest import expected_rows, make_batches
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -78,10 +78,10 @@ async def deliver_all(uplink: MqttUplink, batches: list[ReadingBatch]) -> list[i
 
 
 def test_batches_held_by_a_killed_worker_land_exactly_once_through_another(
-        mqtt_settings: MqttSettings, db_dsn: str) -> None:
-    register_meters(db_dsn, SERIALS)
+        mqtt_settings: MqttSettings, ingest_dsn: str, serials: list[str]) -> None:
+    db_dsn = ingest_dsn
     settings = mqtt_settings.model_copy(update={"ack_timeout_seconds": 2.0})
-    batches = make_batches("gw-1", 6)
+    batches = make_batches("gw-1", serials, 6)
     worker_a = start_worker_process(settings, db_dsn, "ingest-a")
     worker_b: IngestWorker | None = None
     lock = psycopg.connect(db_dsn)
@@ -115,8 +115,8 @@ def test_batches_held_by_a_killed_worker_land_exactly_once_through_another(
             worker_a.wait()
         if worker_b is not None:
             worker_b.stop()
-    rows = stored_readings(db_dsn)
+    rows = stored_readings(db_dsn, serials)
     assert rows == expected_rows(batches)
-    assert len(rows) == len(set(rows)) == 6 * 2 * len(SERIALS)
+    assert len(rows) == len(set(rows)) == 6 * 2 * len(serials)
     assert max(result["attempts"]) > 1  # type: ignore[call-overload]  # some were sent again
     assert worker_b.stats.batches_stored >= 1

@@ -19,13 +19,13 @@ from gateway.mqtt_connection import MqttSettings
 from gateway.mqtt_uplink import MqttUplink
 from gateway.reading import Reading
 from gateway.uplink import ReadingBatch
-from tests.ingest.conftest import register_meters, stored_readings
+from tests.ingest.conftest import stored_readings
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
-SERIALS = [f"SDM-{i:03d}" for i in range(5)]
 
 
-def make_batches(gateway_id: str, count: int, per_batch_cycles: int = 2) -> list[ReadingBatch]:
+def make_batches(gateway_id: str, serials: list[str], count: int, per_batch_cycles: int = 2,
+                 ) -> list[ReadingBatch]:
     """``count`` batches, each ``per_batch_cycles`` polls of every meter."""
     batches = []
     for b in range(count):
@@ -33,7 +33,7 @@ def make_batches(gateway_id: str, count: int, per_batch_cycles: int = 2) -> list
             Reading(serial, "energy_import_kwh",
                     T0 + timedelta(minutes=15 * (b * per_batch_cycles + c)),
                     Decimal(f"{1000 + 10 * b + c}.{m}25"))
-            for c in range(per_batch_cycles) for m, serial in enumerate(SERIALS))
+            for c in range(per_batch_cycles) for m, serial in enumerate(serials))
         batches.append(ReadingBatch(gateway_id, f"{b}", readings))
     return batches
 
@@ -44,9 +44,8 @@ def expected_rows(batches: list[ReadingBatch]) -> list[tuple[str, str, datetime,
 
 
 @pytest.fixture
-def worker(mqtt_settings: MqttSettings, db_dsn: str) -> Iterator[IngestWorker]:
-    register_meters(db_dsn, SERIALS)
-    running = IngestWorker(mqtt_settings, db_dsn, group="g", client_id="ingest-a")
+def worker(mqtt_settings: MqttSettings, ingest_dsn: str) -> Iterator[IngestWorker]:
+    running = IngestWorker(mqtt_settings, ingest_dsn, group="g", client_id="ingest-a")
     running.start()
     assert running.wait_ready(10), running._conn.last_error
     yield running
@@ -62,30 +61,33 @@ async def deliver_all(uplink: MqttUplink, batches: list[ReadingBatch]) -> None:
 
 
 def test_batches_from_the_uplink_land_in_readings(
-        worker: IngestWorker, mqtt_settings: MqttSettings, db_dsn: str) -> None:
-    batches = make_batches("gw-1", 3)
+        worker: IngestWorker, mqtt_settings: MqttSettings, ingest_dsn: str,
+        serials: list[str]) -> None:
+    batches = make_batches("gw-1", serials, 3)
     asyncio.run(deliver_all(MqttUplink(mqtt_settings, "gw-1"), batches))
-    assert stored_readings(db_dsn) == expected_rows(batches)
+    assert stored_readings(ingest_dsn, serials) == expected_rows(batches)
     assert worker.stats.batches_stored == 3
     assert worker.stats.readings_inserted == 30
 
 
 def test_a_batch_delivered_twice_adds_nothing(
-        worker: IngestWorker, mqtt_settings: MqttSettings, db_dsn: str) -> None:
-    batches = make_batches("gw-1", 2)
+        worker: IngestWorker, mqtt_settings: MqttSettings, ingest_dsn: str,
+        serials: list[str]) -> None:
+    batches = make_batches("gw-1", serials, 2)
     asyncio.run(deliver_all(MqttUplink(mqtt_settings, "gw-1"), batches + batches[:1]))
-    assert stored_readings(db_dsn) == expected_rows(batches)
+    assert stored_readings(ingest_dsn, serials) == expected_rows(batches)
     assert (worker.stats.batches_stored, worker.stats.readings_duplicate) == (3, 10)
 
 
 def test_a_batch_the_database_refuses_is_rejected_and_nothing_written(
-        worker: IngestWorker, mqtt_settings: MqttSettings, db_dsn: str) -> None:
-    good = Reading(SERIALS[0], "energy_import_kwh", T0, Decimal("1"))
-    bad = Reading(SERIALS[1], "Energy Import", T0, Decimal("2"))
+        worker: IngestWorker, mqtt_settings: MqttSettings, ingest_dsn: str,
+        serials: list[str]) -> None:
+    good = Reading(serials[0], "energy_import_kwh", T0, Decimal("1"))
+    bad = Reading(serials[1], "Energy Import", T0, Decimal("2"))
     with pytest.raises(UplinkError, match=r"batch 7 rejected by the ingest worker: .*check"):
         asyncio.run(deliver_all(MqttUplink(mqtt_settings, "gw-1"),
                                 [ReadingBatch("gw-1", "7", (good, bad))]))
-    assert stored_readings(db_dsn) == []
+    assert stored_readings(ingest_dsn, serials) == []
 
 
 def answers_to(settings: MqttSettings, gateway_id: str, payloads: list[bytes],
@@ -118,10 +120,11 @@ def answers_to(settings: MqttSettings, gateway_id: str, payloads: list[bytes],
 
 
 def test_a_malformed_batch_is_answered_with_a_nack_naming_the_problem(
-        worker: IngestWorker, mqtt_settings: MqttSettings, db_dsn: str) -> None:
+        worker: IngestWorker, mqtt_settings: MqttSettings, ingest_dsn: str,
+        serials: list[str]) -> None:
     not_json = b'{"v": 1, "batch_id": "9"'
     bad_value = json.dumps({"v": 1, "gateway_id": "gw-1", "batch_id": "10",
-                            "series": [[SERIALS[0], "energy_import_kwh"]],
+                            "series": [[serials[0], "energy_import_kwh"]],
                             "times": [1772323200000000],
                             "readings": [[0, 0, "1.5"], [0, 0, 2.5]]}).encode()
     other_gateway = json.dumps({"v": 1, "gateway_id": "gw-2", "batch_id": "11", "series": [],
@@ -132,21 +135,22 @@ def test_a_malformed_batch_is_answered_with_a_nack_naming_the_problem(
     assert "not JSON at byte" in str(answers[0]["error"])
     assert "$.readings[1] must be [series index, time index" in str(answers[1]["error"])
     assert "'gw-2' arrived on the topic of gateway 'gw-1'" in str(answers[2]["error"])
-    assert stored_readings(db_dsn) == []  # the valid first reading of batch 10 was not written
+    assert stored_readings(ingest_dsn, serials) == []  # batch 10's valid first reading neither
     assert worker.stats.batches_rejected == 3
 
 
 def test_two_workers_of_a_group_share_the_batches(
-        worker: IngestWorker, mqtt_settings: MqttSettings, db_dsn: str) -> None:
-    second = IngestWorker(mqtt_settings, db_dsn, group="g", client_id="ingest-b")
+        worker: IngestWorker, mqtt_settings: MqttSettings, ingest_dsn: str,
+        serials: list[str]) -> None:
+    second = IngestWorker(mqtt_settings, ingest_dsn, group="g", client_id="ingest-b")
     second.start()
     try:
         assert second.wait_ready(10)
-        batches = make_batches("gw-1", 12)
+        batches = make_batches("gw-1", serials, 12)
         asyncio.run(deliver_all(MqttUplink(mqtt_settings, "gw-1"), batches))
     finally:
         second.stop()
-    assert stored_readings(db_dsn) == expected_rows(batches)
+    assert stored_readings(ingest_dsn, serials) == expected_rows(batches)
     shares = (worker.stats.batches_stored, second.stats.batches_stored)
     assert sum(shares) == 12 and min(shares) > 0, shares
 
@@ -155,7 +159,7 @@ def test_without_a_worker_the_uplink_times_out_and_the_batch_is_not_delivered(
         mqtt_settings: MqttSettings) -> None:
     settings = mqtt_settings.model_copy(update={"ack_timeout_seconds": 0.5})
     with pytest.raises(UplinkError, match=r"batch 0: no acknowledgement .* within 0.5 s"):
-        asyncio.run(deliver_all(MqttUplink(settings, "gw-1"), make_batches("gw-1", 1)))
+        asyncio.run(deliver_all(MqttUplink(settings, "gw-1"), make_batches("gw-1", ["SDM-X"], 1)))
 
 
 def test_an_unreachable_broker_is_an_uplink_error() -> None:
@@ -163,7 +167,7 @@ def test_an_unreachable_broker_is_an_uplink_error() -> None:
 
     settings = MqttSettings(port=free_port(), ack_timeout_seconds=0.5)
     with pytest.raises(UplinkError, match=r"MQTT broker 127.0.0.1:\d+ not reachable within 0.5 s"):
-        asyncio.run(deliver_all(MqttUplink(settings, "gw-1"), make_batches("gw-1", 1)))
+        asyncio.run(deliver_all(MqttUplink(settings, "gw-1"), make_batches("gw-1", ["SDM-X"], 1)))
 
 
 def test_settings_refuse_a_password_without_user_and_tls_files_without_tls() -> None:
