@@ -28,6 +28,7 @@ from api.auth.tokens import decode_access_token
 from api.deps import Context, TxConn
 from api.errors import NotFoundError
 from api.portal import charts, payment_info, service
+from api.portal.bill_pdf import bill_pdf as bill_pdf_bytes
 from api.portal.consumption import MeterSeries, add_months, unit_series
 from api.portal.i18n import LANGUAGES, Translator, choose_language
 from api.portal.identity import (
@@ -44,8 +45,8 @@ from api.portal.rendering import STATIC_DIR, render, secure
 
 router = APIRouter(prefix="/portal", tags=["portal"], include_in_schema=False)
 
-KEY_UNITS = {"measured_consumption_kwh": "kWh", "living_area_m2": "m²"}
-
+# Without a session: the sign-in form (it is how one gets one) and the stylesheet.
+PUBLIC_PORTAL_ROUTES = frozenset({"/portal/login", "/portal/static/portal.css"})
 
 def _translator(request: Request, user: PortalUser) -> Translator:
     return Translator(choose_language(request.query_params.get("lang"), user.language,
@@ -55,6 +56,15 @@ def _translator(request: Request, user: PortalUser) -> Translator:
 def _csrf(request: Request, user: PortalUser) -> str:
     return csrf_token(session_key(request.app.state.api_token.get_secret_value()),
                       user.session_id)
+
+
+def _expensive(request: Request, user: PortalUser) -> None:
+    """Pages that compute bills share the API's limit for expensive requests
+    (``AuthSettings.expensive_per_window``), per user and per address."""
+    limiter = request.app.state.expensive_limiter
+    limiter.hit(("principal", "user", user.user_id), "requests to expensive routes")
+    client = request.client.host if request.client else ""
+    limiter.hit(("address", client), "requests to expensive routes from this address")
 
 
 def _not_found(request: Request, user: PortalUser, t: Translator) -> Response:
@@ -69,6 +79,7 @@ def _month_key(first_day: object) -> str:
 @router.get("/")
 def home(request: Request, conn: TxConn, user: CurrentPortalUser) -> Response:
     t = _translator(request, user)
+    _expensive(request, user)
     units = service.units_of(conn, user)
     bills = service.bills_of(conn, user, units)
     latest = bills[0] if bills else None
@@ -142,6 +153,7 @@ def consumption_csv(conn: TxConn, user: CurrentPortalUser) -> Response:
 @router.get("/bills")
 def bills(request: Request, conn: TxConn, user: CurrentPortalUser) -> Response:
     t = _translator(request, user)
+    _expensive(request, user)
     return render(request, "bills.html", t, active="bills", title=t("bills.title"),
                   csrf=_csrf(request, user),
                   bills=service.bills_of(conn, user, service.units_of(conn, user)))
@@ -151,6 +163,7 @@ def bills(request: Request, conn: TxConn, user: CurrentPortalUser) -> Response:
 def bill_detail(unit_id: int, month: str, request: Request, conn: TxConn,
                 user: CurrentPortalUser) -> Response:
     t = _translator(request, user)
+    _expensive(request, user)
     try:
         first = date.fromisoformat(f"{month}-01")
     except ValueError:
@@ -166,12 +179,31 @@ def bill_detail(unit_id: int, month: str, request: Request, conn: TxConn,
     return render(request, "bill_detail.html", t, active="bills",
                   title=t("bills.detail_title", month=t.month(bill.first_day)),
                   csrf=_csrf(request, user), b=bill, item_totals=item_totals,
-                  key_units=KEY_UNITS)
+                  key_units=service.KEY_UNITS)
+
+
+@router.get("/bills/{unit_id}/{month}/pdf")
+def bill_pdf(unit_id: int, month: str, request: Request, conn: TxConn,
+             user: CurrentPortalUser) -> Response:
+    """The same bill as PDF (the bills issue's renderer), in the page's language."""
+    t = _translator(request, user)
+    _expensive(request, user)
+    try:
+        first = date.fromisoformat(f"{month}-01")
+        unit = service.unit_of(conn, user, unit_id, "bill:read",
+                               period=(first, add_months(first, 1) - timedelta(days=1)))
+        bill = service.bill_for(conn, unit, month)
+    except (ValueError, NotFoundError):
+        return _not_found(request, user, t)
+    body = bill_pdf_bytes(bill, t, user.display_name)
+    return secure(Response(body, media_type="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="bill-{unit.code}-{month}.pdf"'}))
 
 
 @router.get("/payments")
 def payments(request: Request, conn: TxConn, user: CurrentPortalUser) -> Response:
     t = _translator(request, user)
+    _expensive(request, user)
     units = service.units_of(conn, user)
     due = [b for b in service.bills_of(conn, user, units) if b.bill.total_cents > 0]
     latest = due[0] if due else None

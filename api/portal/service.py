@@ -29,6 +29,8 @@ from api.portal.identity import PortalUser, authorize_unit
 from billing_core.errors import BillingError
 
 PAYMENT_TERM_DAYS = 14
+# Units of the electricity bill's allocation keys (billing_core.submetered_electricity).
+KEY_UNITS = {"measured_consumption_kwh": "kWh", "living_area_m2": "m²"}
 BILL_MONTHS_LISTED = 24
 NOTIFY_EVENTS = ("status", "comment", "survey")
 OPEN_TICKET_STATUSES = ("open", "approved", "in_progress", "waiting")

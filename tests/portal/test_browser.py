@@ -120,6 +120,10 @@ def test_tenant_sees_consumption_and_bill_in_german_and_chinese(
     page.get_by_role("link", name="Abrechnung März 2026 für W01 ansehen").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Stromabrechnung März 2026")
     expect(page.get_by_test_id("bill-total")).to_have_text(total_de)
+    with page.expect_download() as pdf:
+        page.get_by_role("link", name="Als PDF herunterladen").click()
+    assert Path(pdf.value.path()).read_bytes().startswith(b"%PDF-")
+    assert pdf.value.suggested_filename == "bill-W01-2026-03.pdf"
     page.screenshot(path=str(tmp_path / "bill-de.png"), full_page=True)
     _assert_png_not_blank(tmp_path / "bill-de.png")
 

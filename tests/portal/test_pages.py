@@ -5,8 +5,10 @@ from __future__ import annotations
 import csv
 import io
 import re
+import subprocess
 from collections.abc import Iterator
 from decimal import Decimal
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -207,3 +209,24 @@ def test_login_form_requires_its_csrf_cookie(client: TestClient,
     response = client.post("/portal/login", data={"csrf_token": "x", "email": "a@b.c",
                                                   "password": "p"})
     assert response.status_code == 403
+
+
+@pytest.mark.parametrize(("lang", "heading"), [("de", "Strom der Wohnungen"),
+                                               ("zh", "单元用电")])
+def test_bill_pdf_has_the_same_amounts(client: TestClient, portal_world: PortalWorld,
+                                       tmp_path: Path, lang: str, heading: str) -> None:
+    unit = next(u for u in portal_world.bill.units if u.unit_id == portal_world.a.unit_id)
+    response = _get(client, portal_world,
+                    f"/portal/bills/{portal_world.a.unit_id}/2026-03/pdf?lang={lang}")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/pdf"
+    assert response.content.startswith(b"%PDF-")
+    pdf = tmp_path / "bill.pdf"
+    pdf.write_bytes(response.content)
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], check=True,
+                          capture_output=True, text=True).stdout
+    assert heading in text
+    for cents in [*(line.amount_cents for line in unit.lines), unit.total_cents]:
+        assert f"{cents // 100}.{cents % 100:02d} EUR" in text
+    other = _get(client, portal_world, f"/portal/bills/{portal_world.b.unit_id}/2026-03/pdf")
+    assert other.status_code == 404
