@@ -46,10 +46,6 @@ SECURITY_HEADERS = (
 )
 
 
-class _BodyTooLarge(Exception):
-    pass
-
-
 class HardeningMiddleware:
     """Request id, body size limit and security headers, as plain ASGI (no buffering)."""
 
@@ -70,31 +66,40 @@ class HardeningMiddleware:
         if length is not None and (not length.isdigit() or int(length) > self.max_body_bytes):
             await self._too_large(send, request_id)
             return
-        seen = 0
-        started = False
-
-        async def limited_receive() -> Message:
-            nonlocal seen
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
+        if length is None:
+            # No declared length (chunked): read up to the limit first, then replay, so
+            # the answer is 413 and not whatever the body parser makes of a cut body.
+            chunks: list[bytes] = []
+            seen = 0
+            while True:
+                message = await receive()
+                if message["type"] != "http.request":
+                    break
+                chunks.append(message.get("body", b""))
+                seen += len(chunks[-1])
                 if seen > self.max_body_bytes:
-                    raise _BodyTooLarge
-            return message
+                    await self._too_large(send, request_id)
+                    return
+                if not message.get("more_body", False):
+                    break
+            replayed = False
+
+            async def replay() -> Message:
+                nonlocal replayed
+                if replayed:
+                    return await receive()
+                replayed = True
+                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+
+            receive = replay
 
         async def send_with_headers(message: Message) -> None:
-            nonlocal started
             if message["type"] == "http.response.start":
-                started = True
                 extra = [*SECURITY_HEADERS, (b"x-request-id", request_id.encode())]
                 message = {**message, "headers": [*message.get("headers", []), *extra]}
             await send(message)
 
-        try:
-            await self.app(scope, limited_receive, send_with_headers)
-        except _BodyTooLarge:
-            if not started:
-                await self._too_large(send, request_id)
+        await self.app(scope, receive, send_with_headers)
 
     async def _too_large(self, send: Send, request_id: str) -> None:
         body = json.dumps({"type": "about:blank", "title": "Content too large", "status": 413,
