@@ -12,6 +12,14 @@ Example::
     timeout_seconds = 30            # one delivery; longer counts as failed
     backoff_initial_seconds = 1     # reconnects wait 0..initial·2ⁿ (full jitter),
     backoff_max_seconds = 300       # at most this long
+    drain_seconds = 30              # on SIGTERM, deliver what is buffered for at most this
+
+    # or, through the server's ingest workers (``meterbill ingest run``):
+    # kind = "mqtt"                 # batches published with QoS 1, acked per batch
+    # [uplink.mqtt]
+    # host = "mqtt.example"; port = 8883; tls = true; prefix = "prod"
+    # username = "lindenstrasse-12" # password: METERBILL_MQTT_PASSWORD (or password = "…")
+    # ack_timeout_seconds = 10
 
     [buffer]
     path = "/var/lib/meterbill/gateway-buffer.sqlite3"
@@ -55,6 +63,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from gateway.mqtt_connection import MqttSettings, check_topic_level
+
 
 class DeviceSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -87,17 +97,25 @@ class BusSettings(BaseModel):
 class UplinkSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    kind: Literal["postgres"] = "postgres"
-    dsn: SecretStr | None = None
+    kind: Literal["postgres", "mqtt"] = "postgres"
+    dsn: SecretStr | None = None  # kind = "postgres"
+    mqtt: MqttSettings | None = None  # kind = "mqtt": [uplink.mqtt]
     batch_size: int = Field(5000, ge=1, le=1_000_000)
     timeout_seconds: float = Field(30.0, gt=0, le=3600)
     backoff_initial_seconds: float = Field(1.0, gt=0, le=3600)
     backoff_max_seconds: float = Field(300.0, gt=0, le=86400)
+    drain_seconds: float = Field(30.0, ge=0, le=3600)  # on SIGTERM: deliver for at most this
 
     @model_validator(mode="after")
     def _backoff_ordered(self) -> UplinkSettings:
         if self.backoff_max_seconds < self.backoff_initial_seconds:
             raise ValueError("backoff_max_seconds must be >= backoff_initial_seconds")
+        if self.kind == "mqtt" and self.mqtt is None:
+            raise ValueError('kind = "mqtt" needs an [uplink.mqtt] section (host, port, prefix …)')
+        if self.kind == "postgres" and self.mqtt is not None:
+            raise ValueError('[uplink.mqtt] is set but kind = "postgres"; set kind = "mqtt"')
+        if self.kind == "mqtt" and self.dsn is not None:
+            raise ValueError('dsn is for kind = "postgres"; the MQTT uplink has no database')
         return self
 
 
@@ -149,6 +167,12 @@ class GatewaySettings(BaseModel):
     status: StatusSettings = StatusSettings()
     simulated_clock: SimulatedClockSettings | None = None
     buses: tuple[BusSettings, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _name_fits_the_uplink(self) -> GatewaySettings:
+        if self.uplink.kind == "mqtt":
+            check_topic_level(self.name, "name")  # it is one level of the MQTT topics
+        return self
 
     def status_path(self) -> Path:
         if self.status.path is not None:

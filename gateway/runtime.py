@@ -52,9 +52,6 @@ log = logging.getLogger("meterbill.gateway")
 
 __all__ = ["Gateway", "build_bus", "clock_from", "next_tick"]
 
-DRAIN_SECONDS = 30.0
-
-
 def build_bus(settings: BusSettings) -> tuple[ModbusTcpBus, list[ModbusDevice]]:
     """Open nothing yet: load profiles and plan reads (errors surface before any I/O)."""
     bus = ModbusTcpBus(settings.name, settings.host, settings.port,
@@ -252,7 +249,8 @@ class Gateway:
         self._draining = True
         self._data.set()
         try:
-            await asyncio.wait_for(asyncio.shield(forwarder), timeout=DRAIN_SECONDS)
+            await asyncio.wait_for(asyncio.shield(forwarder),
+                                   timeout=self.settings.uplink.drain_seconds)
         except TimeoutError:
             forward_stop.set()
             forwarder.cancel()

@@ -12,16 +12,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import SecretStr
 
 from firmware_bridge.errors import BridgeError
 from gateway.config import GatewaySettings
 from gateway.metrics import format_status, read_status
+from gateway.mqtt_connection import MqttSettings
+from gateway.mqtt_uplink import MqttUplink
 from gateway.postgres_uplink import PostgresUplink
 from gateway.runtime import Gateway, build_bus
 from gateway.uplink import Uplink
@@ -63,8 +67,19 @@ def _uplink_dsn(config: Path, gateway: GatewaySettings) -> str:
     return server.dsn.get_secret_value()
 
 
+def _mqtt_settings(gateway: GatewaySettings) -> MqttSettings:
+    mqtt = gateway.uplink.mqtt
+    assert mqtt is not None  # the config's validator requires it for kind = "mqtt"
+    password = os.environ.get("METERBILL_MQTT_PASSWORD")
+    if mqtt.password is None and password:
+        mqtt = mqtt.model_copy(update={"password": SecretStr(password)})
+    return mqtt
+
+
 def make_uplink_factory(config: Path) -> Callable[[GatewaySettings], Uplink]:
     def make(gateway: GatewaySettings) -> Uplink:
+        if gateway.uplink.kind == "mqtt":
+            return MqttUplink(_mqtt_settings(gateway), gateway_id=gateway.name)
         return PostgresUplink(_uplink_dsn(config, gateway), gateway_id=gateway.name,
                               timeout_s=gateway.uplink.timeout_seconds)
     return make

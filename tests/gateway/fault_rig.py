@@ -219,8 +219,15 @@ def rig(serials: dict[int, str], db_dsn: str) -> Iterator[Rig]:
 
 def write_config(path: Path, *, rig: Rig, db_dsn: str, serials: dict[int, str],
                  anchor_unix_s: float, max_readings: int = 100_000,
-                 batch_size: int = 50, metrics_port: int | None = None) -> Path:
+                 batch_size: int = 50, metrics_port: int | None = None,
+                 mqtt: tuple[int, str] | None = None) -> Path:
+    """A gateway.toml for the rig; ``mqtt=(port, prefix)`` selects the MQTT uplink."""
     dsn = psycopg.conninfo.make_conninfo(db_dsn, host="127.0.0.1", port=rig.proxy.port)
+    if mqtt is None:
+        uplink = f"dsn = '{dsn}'\n"
+    else:
+        uplink = (f"kind = 'mqtt'\n[uplink.mqtt]\nport = {mqtt[0]}\nprefix = '{mqtt[1]}'\n"
+                  f"ack_timeout_seconds = 3\nreconnect_max_seconds = 0.5\n")
     devices = "".join(
         f"[[buses.devices]]\nserial = '{serial}'\ndevice_id = {device_id}\n"
         f"profile = 'sdm630'\nregisters = ['energy_import_kwh']\n"
@@ -228,8 +235,8 @@ def write_config(path: Path, *, rig: Rig, db_dsn: str, serials: dict[int, str],
     metrics = f"[metrics]\nport = {metrics_port}\n" if metrics_port is not None else ""
     path.write_text(
         f"name = 'fault-test'\n"
-        f"[uplink]\ndsn = '{dsn}'\nbatch_size = {batch_size}\ntimeout_seconds = 2\n"
-        f"backoff_initial_seconds = 0.05\nbackoff_max_seconds = 0.3\n"
+        f"[uplink]\nbatch_size = {batch_size}\ntimeout_seconds = 10\n"
+        f"backoff_initial_seconds = 0.05\nbackoff_max_seconds = 0.3\n{uplink}"
         f"[buffer]\npath = 'buffer.sqlite3'\nmax_readings = {max_readings}\n"
         f"[status]\npath = 'status.json'\ninterval_seconds = 0.05\n"
         f"{metrics}"
@@ -262,7 +269,7 @@ class GatewayProcess:
         return snap if snap.get("pid") == self.proc.pid else None
 
     def wait_status(self, predicate: Callable[[dict[str, Any]], bool], what: str,
-                    timeout_s: float = 30.0) -> dict[str, Any]:
+                    timeout_s: float = 90.0) -> dict[str, Any]:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

@@ -102,7 +102,7 @@ def test_sigkill_in_the_middle_of_a_batch_then_restart(
         tmp_path: Path, db_dsn: str, building: dict[int, str], the_rig: Rig) -> None:
     config = write_config(tmp_path / "gateway.toml", rig=the_rig, db_dsn=db_dsn,
                           serials=building, anchor_unix_s=time.time(), batch_size=500)
-    text = config.read_text().replace("timeout_seconds = 2\n", "timeout_seconds = 60\n", 1)
+    text = config.read_text().replace("timeout_seconds = 10\n", "timeout_seconds = 60\n", 1)
     config.write_text(text)
     gw = GatewayProcess(config)
     first = gw.wait_status(lambda s: s["readings_acknowledged"] >= 6, "first deliveries")
