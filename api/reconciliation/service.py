@@ -170,48 +170,56 @@ def _store(conn: psycopg.Connection, matches: list[tuple[Payment, Match]],
                          (iban, tenants.pop(), "confirmed" if decided_by else "auto"))
 
 
-def _book(conn: psycopg.Connection, ledger_id: int,
+def _book(conn: psycopg.Connection, default_ledger_id: int,
           accepted: list[tuple[Payment, Match]]) -> dict[int, int]:
+    """One ledger transaction per accepted bank entry, in the ledger of its invoices
+    (the default ledger for money that names no invoice)."""
     if not accepted:
         return {}
     entry_accounts = dict(conn.execute(
         "SELECT id, account FROM bank_entries WHERE id = ANY(%s)",
         ([p.id for p, _ in accepted],)).fetchall())
-    units = dict(conn.execute("SELECT id, unit_id FROM invoices WHERE id = ANY(%s)", (
-        [a.invoice_id for _, m in accepted for a in m.allocations if a.invoice_id],)).fetchall())
+    invoice_ids = [a.invoice_id for _, m in accepted for a in m.allocations if a.invoice_id]
+    invoice_info = {int(r[0]): (r[1], int(r[2])) for r in conn.execute(
+        "SELECT id, unit_id, ledger_id FROM invoices WHERE id = ANY(%s)",
+        (invoice_ids,)).fetchall()}
     accounts: dict[tuple[object, ...], int] = {}
 
-    def account(kind: str, **keys: object) -> int:
-        key = (kind, *sorted(keys.items()))
+    def account(ledger_id: int, kind: str, **keys: object) -> int:
+        key = (ledger_id, kind, *sorted(keys.items()))
         if key not in accounts:
             accounts[key] = ensure_account(conn, ledger_id, kind, **keys)  # type: ignore[arg-type]
         return accounts[key]
 
-    txs = []
+    by_ledger: dict[int, list[tuple[int, NewTransaction]]] = defaultdict(list)
     for payment, match in accepted:
-        bank = account("bank", iban=entry_accounts[payment.id])
+        ledger_id = next((invoice_info[a.invoice_id][1] for a in match.allocations
+                          if a.invoice_id in invoice_info), default_ledger_id)
+        bank = account(ledger_id, "bank", iban=entry_accounts[payment.id])
         postings = []
         for a in match.allocations:
-            receivable = account("receivable", tenant_id=a.tenant_id,
-                                 unit_id=units.get(a.invoice_id) if a.invoice_id else None)
+            unit = invoice_info[a.invoice_id][0] if a.invoice_id in invoice_info else None
+            receivable = account(ledger_id, "receivable", tenant_id=a.tenant_id, unit_id=unit)
             postings.append(Posting(receivable, -a.amount_minor, payment.currency))
         moved = sum(a.amount_minor for a in match.allocations)
         fees = (payment.charges_minor or 0) if match.rule == "return" else 0
         if fees:
-            postings.append(Posting(account("expense", cost_item="bank_charges"), fees,
-                                    payment.currency))
-        postings.append(Posting(bank, moved - fees if match.rule == "return" else moved,
-                                payment.currency))
+            postings.append(Posting(account(ledger_id, "expense", cost_item="bank_charges"),
+                                    fees, payment.currency))
+        postings.append(Posting(bank, moved - fees, payment.currency))
         postings = [p for p in postings if p.amount_minor != 0]
         if len(postings) < 2:
             continue
-        txs.append((payment.id, NewTransaction(
+        by_ledger[ledger_id].append((payment.id, NewTransaction(
             booked_on=payment.booking_date or date.today(),
             kind="return" if match.rule == "return" else "payment", postings=postings,
             description=f"bank entry {payment.id}: {match.rule} ({match.confidence})",
             reference=payment.end_to_end_id)))
-    posted = post_transactions(conn, ledger_id, [tx for _, tx in txs])
-    return {pid: p.id for (pid, _), p in zip(txs, posted, strict=True)}
+    booked: dict[int, int] = {}
+    for ledger_id, txs in by_ledger.items():
+        posted = post_transactions(conn, ledger_id, [tx for _, tx in txs])
+        booked.update({pid: p.id for (pid, _), p in zip(txs, posted, strict=True)})
+    return booked
 
 
 def review_queue(conn: psycopg.Connection) -> list[dict[str, object]]:
