@@ -61,7 +61,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, field_validator
 
 from gateway.mqtt_connection import MqttSettings, check_topic_level
 
@@ -97,26 +97,35 @@ class BusSettings(BaseModel):
 class UplinkSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    kind: Literal["postgres", "mqtt"] = "postgres"
+    # Field order matters: each validator sees the fields declared above it, and its
+    # error then names its own key (and line), e.g. ``uplink.kind``.
     dsn: SecretStr | None = None  # kind = "postgres"
     mqtt: MqttSettings | None = None  # kind = "mqtt": [uplink.mqtt]
+    kind: Literal["postgres", "mqtt"] = Field("postgres", validate_default=True)
     batch_size: int = Field(5000, ge=1, le=1_000_000)
     timeout_seconds: float = Field(30.0, gt=0, le=3600)
     backoff_initial_seconds: float = Field(1.0, gt=0, le=3600)
     backoff_max_seconds: float = Field(300.0, gt=0, le=86400)
     drain_seconds: float = Field(30.0, ge=0, le=3600)  # on SIGTERM: deliver for at most this
 
-    @model_validator(mode="after")
-    def _backoff_ordered(self) -> UplinkSettings:
-        if self.backoff_max_seconds < self.backoff_initial_seconds:
-            raise ValueError("backoff_max_seconds must be >= backoff_initial_seconds")
-        if self.kind == "mqtt" and self.mqtt is None:
-            raise ValueError('kind = "mqtt" needs an [uplink.mqtt] section (host, port, prefix …)')
-        if self.kind == "postgres" and self.mqtt is not None:
-            raise ValueError('[uplink.mqtt] is set but kind = "postgres"; set kind = "mqtt"')
-        if self.kind == "mqtt" and self.dsn is not None:
+    @field_validator("kind")
+    @classmethod
+    def _kind_matches_its_section(cls, value: str, info: ValidationInfo) -> str:
+        mqtt, dsn = info.data.get("mqtt"), info.data.get("dsn")
+        if value == "mqtt" and mqtt is None:
+            raise ValueError('kind = "mqtt" needs an [uplink.mqtt] section (host, port, prefix)')
+        if value == "mqtt" and dsn is not None:
             raise ValueError('dsn is for kind = "postgres"; the MQTT uplink has no database')
-        return self
+        if value == "postgres" and mqtt is not None:
+            raise ValueError('[uplink.mqtt] is set but kind is "postgres"; set kind = "mqtt"')
+        return value
+
+    @field_validator("backoff_max_seconds")
+    @classmethod
+    def _backoff_ordered(cls, value: float, info: ValidationInfo) -> float:
+        if value < info.data.get("backoff_initial_seconds", 0):
+            raise ValueError("must be >= backoff_initial_seconds")
+        return value
 
 
 class BufferSettings(BaseModel):
@@ -159,20 +168,22 @@ class SimulatedClockSettings(BaseModel):
 class GatewaySettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    uplink: UplinkSettings = UplinkSettings()
     name: str = Field("gateway", min_length=1, max_length=200)
     api_key: SecretStr | None = None
-    uplink: UplinkSettings = UplinkSettings()
     buffer: BufferSettings = BufferSettings()
     metrics: MetricsSettings = MetricsSettings()
     status: StatusSettings = StatusSettings()
     simulated_clock: SimulatedClockSettings | None = None
     buses: tuple[BusSettings, ...] = Field(min_length=1)
 
-    @model_validator(mode="after")
-    def _name_fits_the_uplink(self) -> GatewaySettings:
-        if self.uplink.kind == "mqtt":
-            check_topic_level(self.name, "name")  # it is one level of the MQTT topics
-        return self
+    @field_validator("name")
+    @classmethod
+    def _name_fits_the_uplink(cls, value: str, info: ValidationInfo) -> str:
+        uplink = info.data.get("uplink")
+        if uplink is not None and uplink.kind == "mqtt":
+            check_topic_level(value, "the gateway name")  # one level of the MQTT topics
+        return value
 
     def status_path(self) -> Path:
         if self.status.path is not None:
