@@ -9,6 +9,8 @@ scope, 403 for a wrong action) are the ticket service's.
 
 ``provider_link_router`` is for providers without an account: the signed link
 token (header ``X-Ticket-Link``) is the credential, like an invitation token.
+The permission-table entries for both routers are in
+:mod:`api.tickets.route_permissions`.
 Mails are sent after the response, from a background task.
 """
 

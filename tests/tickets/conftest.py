@@ -106,9 +106,9 @@ def seed(conn: psycopg.Connection) -> World:
     return w
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def tickets_dsn(migrated_template: str) -> Iterator[str]:
-    """One migrated database per test module; each test seeds a world of its own in it.
+    """One migrated database for the ticket tests; each test seeds a world of its own in it.
 
     Creating and dropping a database per test dominated the run time, and the
     ticket tests never look beyond their own properties.
