@@ -25,7 +25,8 @@ ALL_ROLES = ("admin", "property_manager", "accountant", "caretaker", "service_pr
 ALL_LEVELS = frozenset({"installation", "property", "building", "unit"})
 TICKET_GRANTS = {TICKET_ACTION: {role: ALL_LEVELS for role in ALL_ROLES}}
 PROVIDER_LINK_ROUTES = frozenset({"/provider-link/ticket", "/provider-link/ticket/status",
-                                  "/provider-link/ticket/comments"})
+                                  "/provider-link/ticket/comments",
+                                  "/provider-link/ticket/attachments"})
 
 
 def ticket_routes() -> dict[tuple[str, str], object]:

@@ -25,7 +25,7 @@ from fastapi import APIRouter, BackgroundTasks, Depends, Header, Query, Request,
 
 from api.deps import DbConn, StaffUser
 from api.errors import ForbiddenError, InvalidRequestError
-from api.tickets import provider_links, service
+from api.tickets import email_replies, provider_links, service
 from api.tickets.actor import Actor, Grant
 from api.tickets.notifications import Mail, TicketEvent, record_failures, send
 from api.tickets.schemas import (
@@ -269,6 +269,24 @@ def escalate(request: Request, tasks: BackgroundTasks, conn: DbConn, actor: Tick
     return {"escalated": len(events)}
 
 
+@router.post("/ticket-mail/inbound", status_code=201)
+async def inbound_mail(request: Request, tasks: BackgroundTasks, conn: DbConn,
+                       actor: TicketActor, settings: Settings, clock: ClockDep) -> CommentPublic:
+    """The mail server hands over a reply (raw RFC 5322 bytes) to thread into its ticket.
+
+    Only an installation admin (in practice the mail server's API key) may call it:
+    the sender address in the mail is trusted here, so no resident may post one.
+    """
+    if "admin" not in actor.roles:
+        raise ForbiddenError("only the mail gateway (an admin key) may hand over mail")
+    raw = await _bounded_body(request, 1_048_576)
+    reply = email_replies.parse_inbound(conn, settings, raw)
+    comment, events = service.thread_reply(conn, reply.sender, reply.ticket_id, reply.body,
+                                           clock=clock)
+    _notify(request, tasks, conn, settings, clock, events)
+    return comment
+
+
 # --- provider links ------------------------------------------------------------------------
 
 def link_conn(request: Request) -> Iterator[psycopg.Connection]:
@@ -303,6 +321,16 @@ def link_status(data: StatusChange, request: Request, tasks: BackgroundTasks, co
                                            clock=clock)
     _notify(request, tasks, conn, settings, clock, events)
     return ticket
+
+
+@provider_link_router.post("/ticket/attachments", status_code=201)
+async def link_upload(request: Request, conn: LinkConn, link: LinkActor, settings: Settings,
+                      clock: ClockDep,
+                      filename: Annotated[str, Query(max_length=200)] = "") -> AttachmentPublic:
+    actor, ticket_id = link
+    data = await _bounded_body(request, max(settings.max_image_bytes,
+                                            settings.max_document_bytes))
+    return service.add_attachment(conn, actor, settings, ticket_id, data, filename, clock=clock)
 
 
 @provider_link_router.post("/ticket/comments", status_code=201)

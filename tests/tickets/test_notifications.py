@@ -91,6 +91,16 @@ def test_private_anonymous_ticket_mails_and_provider_link(api: Api, inbox: Inbox
     assert r.status_code == 200, r.text
     got = inbox.take()
     assert set(got) == {"tina@home.test"}
+    r = api.client.post("/provider-link/ticket/comments", headers=link,
+                        json={"body": "siphon replaced, seal ordered"})
+    assert r.status_code == 201 and r.json()["via"] == "provider_link"
+    assert set(inbox.take()) == {"tina@home.test"}
+    r = api.client.post("/provider-link/ticket/comments", headers=link,
+                        json={"body": "x", "internal": True})
+    assert r.status_code == 403
+    r = api.client.post("/provider-link/ticket/attachments", headers=link,
+                        params={"filename": "invoice.pdf"}, content=b"%PDF-1.4\n%%EOF\n")
+    assert r.status_code == 201 and r.json()["media_type"] == "application/pdf"
     # the reporter turns status mails off; the finish then brings only the survey
     r = api.client.put("/ticket-notification-prefs", headers=api.as_("tenant"),
                        json={"email": "tina@home.test", "event": "status", "enabled": False})
@@ -149,6 +159,12 @@ def test_email_reply_threads_into_the_ticket(api: Api, inbox: Inbox) -> None:
              f"In-Reply-To: {sent['Message-ID']}\r\nSubject: Re: {sent['Subject']}\r\n\r\n"
              "Third floor, doors half open.\r\n\r\nOn Mon, 2 Mar 2026, tickets wrote:\r\n"
              "> Which floor?\r\n").encode()
+    # handed over by the mail gateway (admin key); a resident may not post mail as anyone
+    assert api.client.post("/ticket-mail/inbound", content=reply,
+                           headers=api.as_("tenant")).status_code == 403
+    r = api.client.post("/ticket-mail/inbound", content=reply, headers=api.as_("admin"))
+    assert r.status_code == 201 and r.json()["body"] == "Third floor, doors half open."
+    assert inbox.take() == {}  # the reply is the reporter's own: no mail back to her
     parsed = email_replies.parse_inbound(api.world.conn, settings, reply)
     assert parsed.ticket_id == tid and parsed.body == "Third floor, doors half open."
     comment, _events = service.thread_reply(api.world.conn, parsed.sender, parsed.ticket_id,
