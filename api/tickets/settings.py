@@ -2,7 +2,8 @@
 
 The link secret signs provider links and reply addresses.  It is a
 ``SecretStr`` (never printed or logged); when unset a random one is made per
-process, so links from a previous run stop working — set it in production.
+process, so links from a previous run (or another worker process) stop
+working — set it in production.
 A secret shorter than 32 characters is refused at start, as the template
 refuses a placeholder secret.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
+from platformdirs import user_data_path
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -19,7 +21,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class TicketSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="METERBILL_TICKETS__", frozen=True)
 
-    data_dir: Path = Field(default=Path("var/ticket-data"))
+    # Attachments live here, never under a folder a web server serves.
+    data_dir: Path = Field(default_factory=lambda: user_data_path("meterbill") / "ticket-data")
     link_secret: SecretStr = Field(default_factory=lambda: SecretStr(secrets.token_urlsafe(48)))
     link_ttl_hours: int = Field(default=14 * 24, gt=0)
     smtp_host: str = "127.0.0.1"
