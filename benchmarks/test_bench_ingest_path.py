@@ -16,14 +16,23 @@ readings/s per ingest process.  In group ``ingest-path-100k``:
   write them (``write_columns``).
 
 Each entry records ``extra_info["readings_per_s"]`` from its median; the
-report prints the ratios to the baseline.
+report prints the ratios to the baseline.  On a shared machine wall time
+swings with other people's load, so each entry also records the CPU seconds
+the timed call cost this process and its PostgreSQL backend (read from
+``/proc``, the server being local) and ``readings_per_cpu_s`` = readings /
+(client + server CPU): what one ingest process does with the machine to itself,
+if client and server did not overlap at all (a lower bound).
 """
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -81,9 +90,41 @@ def _truncate(dsn: str, then: Callable[[psycopg.Connection], object] | None = No
         conn.execute("ANALYZE readings")
 
 
-def _record_rate(benchmark) -> None:
-    benchmark.extra_info["readings"] = ROWS
-    benchmark.extra_info["readings_per_s"] = round(ROWS / benchmark.stats.stats.median)
+class CpuMeter:
+    """CPU seconds spent by this process and by one PostgreSQL backend across calls."""
+
+    def __init__(self, conn: psycopg.Connection) -> None:
+        self._stat = Path(f"/proc/{conn.info.backend_pid}/stat")
+        self._tick_s = 1 / os.sysconf("SC_CLK_TCK")
+        self.client_s = self.server_s = 0.0
+        self.calls = 0
+
+    def _server_now(self) -> float:
+        try:
+            fields = self._stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the server is not local: no figure rather than a wrong one
+            return float("nan")
+        return (int(fields[11]) + int(fields[12])) * self._tick_s  # utime + stime
+
+    def wrap(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        def measured(*args: Any) -> Any:
+            client, server = time.process_time(), self._server_now()
+            try:
+                return fn(*args)
+            finally:
+                self.client_s += time.process_time() - client
+                self.server_s += self._server_now() - server
+                self.calls += 1
+        return measured
+
+
+def _record_rate(benchmark, meter: CpuMeter) -> None:
+    info = benchmark.extra_info
+    info["readings"] = ROWS
+    info["readings_per_s"] = round(ROWS / benchmark.stats.stats.median)
+    info["client_cpu_s"] = round(meter.client_s / meter.calls, 3)
+    info["server_cpu_s"] = round(meter.server_s / meter.calls, 3)
+    info["readings_per_cpu_s"] = round(ROWS * meter.calls / (meter.client_s + meter.server_s))
 
 
 @pytest.mark.benchmark(group=GROUP)
@@ -102,19 +143,21 @@ def test_raw_copy_baseline(benchmark, bench_dsn: str, batch: list[Reading]) -> N
                     cp.write_row(row)
 
         conn.autocommit = True
-        benchmark.pedantic(copy, setup=lambda: _truncate(bench_dsn), rounds=ROUNDS,
+        meter = CpuMeter(conn)
+        benchmark.pedantic(meter.wrap(copy), setup=lambda: _truncate(bench_dsn), rounds=ROUNDS,
                            iterations=1)
-    _record_rate(benchmark)
+    _record_rate(benchmark, meter)
     assert _count(bench_dsn) == ROWS
 
 
 @pytest.mark.benchmark(group=GROUP)
 def test_write_new(benchmark, bench_dsn: str, batch: list[Reading]) -> None:
     with psycopg.connect(bench_dsn, autocommit=True) as conn:
-        result = benchmark.pedantic(write_readings, args=(conn, batch),
+        meter = CpuMeter(conn)
+        result = benchmark.pedantic(meter.wrap(write_readings), args=(conn, batch),
                                     setup=lambda: _truncate(bench_dsn), rounds=ROUNDS,
                                     iterations=1)
-    _record_rate(benchmark)
+    _record_rate(benchmark, meter)
     assert (result.inserted, result.duplicates) == (ROWS, 0)
     assert _count(bench_dsn) == ROWS
 
@@ -125,9 +168,10 @@ def test_write_overlapping(benchmark, bench_dsn: str, batch: list[Reading]) -> N
         _truncate(bench_dsn, lambda conn: write_readings(conn, batch[-1:]))
 
     with psycopg.connect(bench_dsn, autocommit=True) as conn:
-        result = benchmark.pedantic(write_readings, args=(conn, batch), setup=one_stored,
-                                    rounds=ROUNDS, iterations=1)
-    _record_rate(benchmark)
+        meter = CpuMeter(conn)
+        result = benchmark.pedantic(meter.wrap(write_readings), args=(conn, batch),
+                                    setup=one_stored, rounds=ROUNDS, iterations=1)
+    _record_rate(benchmark, meter)
     assert (result.inserted, result.duplicates) == (ROWS - 1, 1)
     assert _count(bench_dsn) == ROWS
 
@@ -137,9 +181,10 @@ def test_write_resent(benchmark, bench_dsn: str, batch: list[Reading]) -> None:
     _truncate(bench_dsn)
     with psycopg.connect(bench_dsn, autocommit=True) as conn:
         write_readings(conn, batch)
-        result = benchmark.pedantic(write_readings, args=(conn, batch), rounds=ROUNDS,
-                                    iterations=1)
-    _record_rate(benchmark)
+        meter = CpuMeter(conn)
+        result = benchmark.pedantic(meter.wrap(write_readings), args=(conn, batch),
+                                    rounds=ROUNDS, iterations=1)
+    _record_rate(benchmark, meter)
     assert (result.inserted, result.duplicates) == (0, ROWS)
     assert _count(bench_dsn) == ROWS
 
@@ -152,9 +197,10 @@ def test_worker_decode_and_write(benchmark, bench_dsn: str, batch: list[Reading]
         def ingest() -> int:
             return write_columns(conn, decode_columns(payload).columns).inserted
 
-        inserted = benchmark.pedantic(ingest, setup=lambda: _truncate(bench_dsn), rounds=ROUNDS,
-                                      iterations=1)
-    _record_rate(benchmark)
+        meter = CpuMeter(conn)
+        inserted = benchmark.pedantic(meter.wrap(ingest), setup=lambda: _truncate(bench_dsn),
+                                      rounds=ROUNDS, iterations=1)
+    _record_rate(benchmark, meter)
     benchmark.extra_info["payload_bytes"] = len(payload)
     assert inserted == ROWS
     assert _count(bench_dsn) == ROWS
