@@ -33,7 +33,8 @@ def retention_settings(conn: psycopg.Connection) -> dict[str, timedelta | None]:
 def set_retention(conn: psycopg.Connection, relation: str, keep: timedelta | None) -> None:
     """Keep ``relation`` for ``keep`` (None: for ever)."""
     try:
-        conn.execute("SELECT meterbill_set_retention(%s, %s)", (relation, keep))
+        with conn.transaction():  # a refused setting leaves the caller's transaction usable
+            conn.execute("SELECT meterbill_set_retention(%s, %s)", (relation, keep))
     except psycopg.errors.RaiseException as exc:
         raise InvalidRequestError(exc.diag.message_primary or str(exc),
                                   field="relation" if "unknown" in str(exc) else "keep") from exc

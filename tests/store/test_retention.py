@@ -13,48 +13,50 @@ from tests.store.building import add_meter, add_readings, make_building
 
 
 def test_retention_drops_old_months_and_trims_rollups_only_as_configured(
-        db_conn: psycopg.Connection) -> None:
-    b, units = make_building(db_conn)
-    meter = add_meter(db_conn, b, "E1", units[0])
-    add_readings(db_conn, meter, [("2024-01-10 00:00+00", "1"), ("2025-06-30 23:00+00", "2"),
+        store_conn: psycopg.Connection) -> None:
+    b, units = make_building(store_conn)
+    meter = add_meter(store_conn, b, "E1", units[0])
+    add_readings(store_conn, meter, [("2024-01-10 00:00+00", "1"), ("2025-06-30 23:00+00", "2"),
                                   ("2025-07-20 00:00+00", "3"), ("2026-06-01 00:00+00", "4")])
-    refresh_rollups(db_conn, up_to=datetime(2026, 7, 1, tzinfo=UTC))
-    set_retention(db_conn, "readings", timedelta(days=365))
-    set_retention(db_conn, "readings_daily", timedelta(days=180))
-    assert retention_settings(db_conn)["readings"] == timedelta(days=365)
-    results = {r.relation: r for r in apply_retention(db_conn, datetime(2026, 7, 15, tzinfo=UTC))}
+    refresh_rollups(store_conn, up_to=datetime(2026, 7, 1, tzinfo=UTC))
+    set_retention(store_conn, "readings", timedelta(days=365))
+    set_retention(store_conn, "readings_daily", timedelta(days=180))
+    assert retention_settings(store_conn)["readings"] == timedelta(days=365)
+    applied = apply_retention(store_conn, datetime(2026, 7, 15, tzinfo=UTC))
+    results = {r.relation: r for r in applied}
     # cut-off 2025-07-15: months up to June 2025 lie wholly before it; July 2025 does not
     assert results["readings"].cutoff == datetime(2025, 7, 15, tzinfo=UTC)
-    left = db_conn.execute("SELECT read_at::date::text FROM readings ORDER BY 1").fetchall()
+    left = store_conn.execute("SELECT read_at::date::text FROM readings ORDER BY 1").fetchall()
     assert left == [("2025-07-20",), ("2026-06-01",)]
-    daily = db_conn.execute("SELECT bucket::date::text FROM readings_daily ORDER BY 1").fetchall()
+    daily = store_conn.execute(
+        "SELECT bucket::date::text FROM readings_daily ORDER BY 1").fetchall()
     assert daily == [("2026-06-01",)]
     # hourly keeps 3 years by default, monthly for ever: the old months stay charted
-    monthly = db_conn.execute("SELECT count(*) FROM readings_monthly").fetchone()
+    monthly = store_conn.execute("SELECT count(*) FROM readings_monthly").fetchone()
     assert monthly == (4,)
     assert "readings_monthly" not in results
 
 
 def test_refresh_after_retention_keeps_rollups_of_dropped_months(
-        db_conn: psycopg.Connection) -> None:
-    b, units = make_building(db_conn)
-    meter = add_meter(db_conn, b, "E1", units[0])
-    add_readings(db_conn, meter, [("2024-03-10 00:00+00", "1"), ("2026-06-01 00:00+00", "4")])
-    refresh_rollups(db_conn, up_to=datetime(2026, 6, 2, tzinfo=UTC))
-    set_retention(db_conn, "readings", timedelta(days=365))
-    apply_retention(db_conn, datetime(2026, 6, 2, tzinfo=UTC))
+        store_conn: psycopg.Connection) -> None:
+    b, units = make_building(store_conn)
+    meter = add_meter(store_conn, b, "E1", units[0])
+    add_readings(store_conn, meter, [("2024-03-10 00:00+00", "1"), ("2026-06-01 00:00+00", "4")])
+    refresh_rollups(store_conn, up_to=datetime(2026, 6, 2, tzinfo=UTC))
+    set_retention(store_conn, "readings", timedelta(days=365))
+    apply_retention(store_conn, datetime(2026, 6, 2, tzinfo=UTC))
     # a late reading into a dropped month must not rebuild that month from what is left
-    add_readings(db_conn, meter, [("2024-03-11 00:00+00", "1.5")])
-    refresh_rollups(db_conn, up_to=datetime(2026, 6, 3, tzinfo=UTC))
-    row = db_conn.execute("SELECT readings, last_value FROM readings_monthly"
+    add_readings(store_conn, meter, [("2024-03-11 00:00+00", "1.5")])
+    refresh_rollups(store_conn, up_to=datetime(2026, 6, 3, tzinfo=UTC))
+    row = store_conn.execute("SELECT readings, last_value FROM readings_monthly"
                           " WHERE bucket = '2024-03-01 00:00+00'").fetchone()
     assert row is not None and row[0] == 1 and row[1] == 1
 
 
-def test_retention_settings_are_checked(db_conn: psycopg.Connection) -> None:
+def test_retention_settings_are_checked(store_conn: psycopg.Connection) -> None:
     with pytest.raises(InvalidRequestError, match="unknown relation meters"):
-        set_retention(db_conn, "meters", timedelta(days=400))
+        set_retention(store_conn, "meters", timedelta(days=400))
     with pytest.raises(InvalidRequestError, match="must be at least 4 months"):
-        set_retention(db_conn, "readings", timedelta(days=30))
-    set_retention(db_conn, "readings_hourly", None)
-    assert retention_settings(db_conn)["readings_hourly"] is None
+        set_retention(store_conn, "readings", timedelta(days=30))
+    set_retention(store_conn, "readings_hourly", None)
+    assert retention_settings(store_conn)["readings_hourly"] is None

@@ -44,66 +44,66 @@ def _assert_rollups_equal_raw(conn: psycopg.Connection, up_to: datetime) -> None
 
 
 def test_refresh_equals_raw_aggregates_then_late_data_is_recomputed(
-        db_conn: psycopg.Connection) -> None:
-    b, units = make_building(db_conn)
-    meters = [add_meter(db_conn, b, f"E{i}", units[i]) for i in range(2)]
-    _load(db_conn, meters, "2026-01-30 20:00+00", "2026-02-02 03:00+00")
+        store_conn: psycopg.Connection) -> None:
+    b, units = make_building(store_conn)
+    meters = [add_meter(store_conn, b, f"E{i}", units[i]) for i in range(2)]
+    _load(store_conn, meters, "2026-01-30 20:00+00", "2026-02-02 03:00+00")
     first = datetime(2026, 2, 1, 12, 30, tzinfo=UTC)
-    done = refresh_rollups(db_conn, up_to=first)
+    done = refresh_rollups(store_conn, up_to=first)
     assert [r.rollup for r in done] == list(LEVELS)
-    _assert_rollups_equal_raw(db_conn, first)
+    _assert_rollups_equal_raw(store_conn, first)
     # Late readings before the watermark and new ones after it.
-    db_conn.execute("""INSERT INTO readings (meter_id, register, read_at, value) VALUES
+    store_conn.execute("""INSERT INTO readings (meter_id, register, read_at, value) VALUES
                        (%s, 'energy_import_kwh', '2026-01-31 10:03+00', 99999),
                        (%s, 'energy_import_kwh', '2026-01-30 19:59+00', -5)""",
                     (meters[0], meters[1]))
     second = datetime(2026, 2, 3, tzinfo=UTC)
-    refresh_rollups(db_conn, up_to=second)
-    _assert_rollups_equal_raw(db_conn, second)
-    assert [s[1] for s in rollup_state(db_conn)] == [second] * 3
-    if storage_kind(db_conn) == "native":
-        left = db_conn.execute("SELECT count(*) FROM meterbill_rollup_invalidations").fetchone()
+    refresh_rollups(store_conn, up_to=second)
+    _assert_rollups_equal_raw(store_conn, second)
+    assert [s[1] for s in rollup_state(store_conn)] == [second] * 3
+    if storage_kind(store_conn) == "native":
+        left = store_conn.execute("SELECT count(*) FROM meterbill_rollup_invalidations").fetchone()
         assert left == (0,)
 
 
-def test_refresh_with_nothing_new_changes_nothing(db_conn: psycopg.Connection) -> None:
-    b, units = make_building(db_conn)
-    meter = add_meter(db_conn, b, "E1", units[0])
-    _load(db_conn, [meter], "2026-03-01 00:00+00", "2026-03-03 00:00+00")
+def test_refresh_with_nothing_new_changes_nothing(store_conn: psycopg.Connection) -> None:
+    b, units = make_building(store_conn)
+    meter = add_meter(store_conn, b, "E1", units[0])
+    _load(store_conn, [meter], "2026-03-01 00:00+00", "2026-03-03 00:00+00")
     up_to = datetime(2026, 3, 4, tzinfo=UTC)
-    refresh_rollups(db_conn, up_to=up_to)
-    before = db_conn.execute(ROLLUP.format(name="readings_daily")).fetchall()
-    refresh_rollups(db_conn, up_to=up_to)
-    assert db_conn.execute(ROLLUP.format(name="readings_daily")).fetchall() == before
+    refresh_rollups(store_conn, up_to=up_to)
+    before = store_conn.execute(ROLLUP.format(name="readings_daily")).fetchall()
+    refresh_rollups(store_conn, up_to=up_to)
+    assert store_conn.execute(ROLLUP.format(name="readings_daily")).fetchall() == before
     assert len(before) == 2  # 7-minute steps end at 2 March 23:57
 
 
 def test_daily_views_chart_consumption_per_meter_unit_and_building(
-        db_conn: psycopg.Connection) -> None:
-    b, units = make_building(db_conn)
-    e1 = add_meter(db_conn, b, "E1", units[0])
-    e2 = add_meter(db_conn, b, "E2", units[1])
+        store_conn: psycopg.Connection) -> None:
+    b, units = make_building(store_conn)
+    e1 = add_meter(store_conn, b, "E1", units[0])
+    e2 = add_meter(store_conn, b, "E2", units[1])
     for meter, per_hour in ((e1, 1), (e2, 2)):
-        db_conn.execute(
+        store_conn.execute(
             """INSERT INTO readings (meter_id, register, read_at, value)
                SELECT %s, 'energy_import_kwh', t,
                       %s * extract(epoch FROM t - '2026-04-01 00:00+00') / 3600
                  FROM generate_series('2026-04-01 00:00+00'::timestamptz,
                                       '2026-04-03 23:00+00', INTERVAL '1 hour') t""",
             (meter, per_hour))
-    refresh_rollups(db_conn, up_to=datetime(2026, 4, 5, tzinfo=UTC))
-    unit_rows = db_conn.execute(
+    refresh_rollups(store_conn, up_to=datetime(2026, 4, 5, tzinfo=UTC))
+    unit_rows = store_conn.execute(
         "SELECT unit_code, day::date::text, consumption FROM unit_daily_consumption"
         " ORDER BY unit_code, day").fetchall()
     # Day 1: last (23 h) minus first (0 h); later days: last minus the day before's last.
     assert [(u, d, int(c)) for u, d, c in unit_rows] == [
         ("U1", "2026-04-01", 23), ("U1", "2026-04-02", 24), ("U1", "2026-04-03", 24),
         ("U2", "2026-04-01", 46), ("U2", "2026-04-02", 48), ("U2", "2026-04-03", 48)]
-    building = db_conn.execute(
+    building = store_conn.execute(
         "SELECT day::date::text, medium, consumption FROM building_daily_consumption"
         " ORDER BY day").fetchall()
     assert [(d, m, int(c)) for d, m, c in building] == [
         ("2026-04-01", "electricity", 69), ("2026-04-02", "electricity", 72),
         ("2026-04-03", "electricity", 72)]
-    medium = db_conn.execute("SELECT sum(consumption) FROM medium_daily_consumption").fetchone()
+    medium = store_conn.execute("SELECT sum(consumption) FROM medium_daily_consumption").fetchone()
     assert medium is not None and int(medium[0]) == 213

@@ -15,30 +15,30 @@ from tests.store.building import add_meter, add_readings, make_building
 
 
 def test_exchange_and_interpolated_cut_off_give_the_hand_computed_use(
-        db_conn: psycopg.Connection) -> None:
-    b, units = make_building(db_conn)
-    old = add_meter(db_conn, b, "OLD", units[0], installed_on="2020-01-01")
-    new = add_meter(db_conn, b, "NEW", units[0], installed_on="2026-01-15")
+        store_conn: psycopg.Connection) -> None:
+    b, units = make_building(store_conn)
+    old = add_meter(store_conn, b, "OLD", units[0], installed_on="2020-01-01")
+    new = add_meter(store_conn, b, "NEW", units[0], installed_on="2026-01-15")
     # 10 kWh a day throughout: old meter 1000 on 1 Jan … 1140 on 15 Jan 00:00
-    add_readings(db_conn, old, [(f"2026-01-{d:02d} 00:00+00", str(1000 + 10 * (d - 1)))
+    add_readings(store_conn, old, [(f"2026-01-{d:02d} 00:00+00", str(1000 + 10 * (d - 1)))
                                 for d in range(1, 16)])
     # exchanged 15 Jan 12:00: old final 1145, new start 0; new meter 5 on 16 Jan, +10 a day
-    db_conn.execute("""INSERT INTO meter_exchanges (old_meter_id, new_meter_id, exchanged_at,
+    store_conn.execute("""INSERT INTO meter_exchanges (old_meter_id, new_meter_id, exchanged_at,
                                                     old_final_value, new_start_value)
                        VALUES (%s, %s, '2026-01-15 12:00+00', 1145, 0)""", (old, new))
-    add_readings(db_conn, new, [(f"2026-{(15 + k) // 31 + 1:02d}-"
+    add_readings(store_conn, new, [(f"2026-{(15 + k) // 31 + 1:02d}-"
                                  f"{(15 + k) % 31 + 1:02d} 00:00+00", str(5 + 10 * k))
                                 for k in range(0, 20)])
-    refresh_rollups(db_conn, up_to=datetime(2026, 3, 1, tzinfo=UTC))
+    refresh_rollups(store_conn, up_to=datetime(2026, 3, 1, tzinfo=UTC))
     start = datetime(2026, 1, 1, 12, tzinfo=UTC)  # between readings: interpolated 1005
     end = datetime(2026, 2, 1, tzinfo=UTC)        # a reading of the new meter: 165
-    result = unit_consumption(db_conn, units[0], start, end)
+    result = unit_consumption(store_conn, units[0], start, end)
     assert result.figure.quantity == D(305)  # (1145 - 1005) + 165 = 30.5 days × 10
     assert result.figure.method == "linear_interpolation"
     assert [m.serial for m in result.meters] == ["OLD", "NEW"]
     assert [f.kind for f in result.figure.flags] == [FlagKind.EXCHANGE]
-    figure_id = store_figure(db_conn, result)
-    row = db_conn.execute("SELECT quantity, method, provenance FROM consumption_figures"
+    figure_id = store_figure(store_conn, result)
+    row = store_conn.execute("SELECT quantity, method, provenance FROM consumption_figures"
                           " WHERE id = %s", (figure_id,)).fetchone()
     assert row is not None and row[0] == D(305) and row[1] == "linear_interpolation"
     prov = row[2]
@@ -46,43 +46,43 @@ def test_exchange_and_interpolated_cut_off_give_the_hand_computed_use(
     assert [r["value"] for r in prov["edges"][0]["readings"]] == ["1000", "1010"]
     assert prov["edges"][1]["method"] == "reading_on_edge"
     assert prov["flags"][0]["details"]["old_final_value"] == "1145"
-    linked = db_conn.execute(
+    linked = store_conn.execute(
         "SELECT f.kind FROM consumption_figure_flags l JOIN consumption_flags f ON f.id = l.flag_id"
         " WHERE l.figure_id = %s", (figure_id,)).fetchall()
     assert linked == [("exchange",)]
 
 
 def test_rollover_inside_the_period_is_seen_through_the_daily_rollup(
-        db_conn: psycopg.Connection) -> None:
-    b, units = make_building(db_conn)
-    meter = add_meter(db_conn, b, "R1", units[0])
+        store_conn: psycopg.Connection) -> None:
+    b, units = make_building(store_conn)
+    meter = add_meter(store_conn, b, "R1", units[0])
     # five-digit counter, 40,000 a day: 20,000 → 60,000 → 0 (rolled) → 40,000 → 80,000 → 20,000
     values = ["20000", "60000", "0", "40000", "80000", "20000"]
-    add_readings(db_conn, meter, [(f"2026-05-{d + 1:02d} 00:00+00", v)
+    add_readings(store_conn, meter, [(f"2026-05-{d + 1:02d} 00:00+00", v)
                                   for d, v in enumerate(values)])
-    refresh_rollups(db_conn, up_to=datetime(2026, 6, 1, tzinfo=UTC))
-    result = unit_consumption(db_conn, units[0], datetime(2026, 5, 1, tzinfo=UTC),
+    refresh_rollups(store_conn, up_to=datetime(2026, 6, 1, tzinfo=UTC))
+    result = unit_consumption(store_conn, units[0], datetime(2026, 5, 1, tzinfo=UTC),
                               datetime(2026, 5, 6, tzinfo=UTC),
                               spec=RegisterSpec(rollover_at=D(100000), rollover_band=D("0.5")))
     assert result.figure.quantity == D(200000)
     assert [f.kind for f in result.figure.flags] == [FlagKind.ROLLOVER, FlagKind.ROLLOVER]
 
 
-def test_stored_validation_flags_travel_with_the_figure(db_conn: psycopg.Connection) -> None:
-    b, units = make_building(db_conn)
-    meter = add_meter(db_conn, b, "W1", units[0], medium="cold_water")
+def test_stored_validation_flags_travel_with_the_figure(store_conn: psycopg.Connection) -> None:
+    b, units = make_building(store_conn)
+    meter = add_meter(store_conn, b, "W1", units[0], medium="cold_water")
     days = [*range(1, 6), *range(20, 29)]
-    add_readings(db_conn, meter, [(f"2026-02-{d:02d} 00:00+00", str(d)) for d in days],
+    add_readings(store_conn, meter, [(f"2026-02-{d:02d} 00:00+00", str(d)) for d in days],
                  register="volume_m3")
-    flags = validate_meter(db_conn, meter, "volume_m3", datetime(2026, 2, 1, tzinfo=UTC),
+    flags = validate_meter(store_conn, meter, "volume_m3", datetime(2026, 2, 1, tzinfo=UTC),
                            datetime(2026, 3, 1, tzinfo=UTC))
     assert [f.kind for f in flags] == [FlagKind.GAP]
-    again = validate_meter(db_conn, meter, "volume_m3", datetime(2026, 2, 1, tzinfo=UTC),
+    again = validate_meter(store_conn, meter, "volume_m3", datetime(2026, 2, 1, tzinfo=UTC),
                            datetime(2026, 3, 1, tzinfo=UTC))
     assert again == flags
-    count = db_conn.execute("SELECT count(*) FROM consumption_flags").fetchone()
+    count = store_conn.execute("SELECT count(*) FROM consumption_flags").fetchone()
     assert count == (1,)  # stored once: validation is idempotent
-    result = unit_consumption(db_conn, units[0], datetime(2026, 2, 3, tzinfo=UTC),
+    result = unit_consumption(store_conn, units[0], datetime(2026, 2, 3, tzinfo=UTC),
                               datetime(2026, 2, 25, tzinfo=UTC), medium="cold_water",
                               register="volume_m3")
     assert result.figure.quantity == D(22)
@@ -90,25 +90,26 @@ def test_stored_validation_flags_travel_with_the_figure(db_conn: psycopg.Connect
     assert "no reading for 15 days" in result.figure.flags[0].reason
 
 
-def test_unit_without_meter_of_the_medium_is_not_found(db_conn: psycopg.Connection) -> None:
-    _, units = make_building(db_conn)
+def test_unit_without_meter_of_the_medium_is_not_found(store_conn: psycopg.Connection) -> None:
+    _, units = make_building(store_conn)
     with pytest.raises(NotFoundError, match=f"unit {units[1]} has no heat meter"):
-        unit_consumption(db_conn, units[1], datetime(2026, 1, 1, tzinfo=UTC),
+        unit_consumption(store_conn, units[1], datetime(2026, 1, 1, tzinfo=UTC),
                          datetime(2026, 2, 1, tzinfo=UTC), medium="heat")
 
 
 def test_building_common_share_is_main_minus_units_and_flags_high_losses(
-        db_conn: psycopg.Connection) -> None:
+        store_conn: psycopg.Connection) -> None:
     from api.store.building_common_share import building_common_share
 
-    b, units = make_building(db_conn)
-    main = add_meter(db_conn, b, "MAIN", None)
-    e1 = add_meter(db_conn, b, "E1", units[0])
-    e2 = add_meter(db_conn, b, "E2", units[1])
-    add_readings(db_conn, main, [("2026-03-01 00:00+00", "5000"), ("2026-04-01 00:00+00", "6000")])
-    add_readings(db_conn, e1, [("2026-03-01 00:00+00", "100"), ("2026-04-01 00:00+00", "500")])
-    add_readings(db_conn, e2, [("2026-03-01 00:00+00", "200"), ("2026-04-01 00:00+00", "500")])
-    result = building_common_share(db_conn, b, datetime(2026, 3, 1, tzinfo=UTC),
+    b, units = make_building(store_conn)
+    main = add_meter(store_conn, b, "MAIN", None)
+    e1 = add_meter(store_conn, b, "E1", units[0])
+    e2 = add_meter(store_conn, b, "E2", units[1])
+    add_readings(store_conn, main,
+                 [("2026-03-01 00:00+00", "5000"), ("2026-04-01 00:00+00", "6000")])
+    add_readings(store_conn, e1, [("2026-03-01 00:00+00", "100"), ("2026-04-01 00:00+00", "500")])
+    add_readings(store_conn, e2, [("2026-03-01 00:00+00", "200"), ("2026-04-01 00:00+00", "500")])
+    result = building_common_share(store_conn, b, datetime(2026, 3, 1, tzinfo=UTC),
                                    datetime(2026, 4, 1, tzinfo=UTC))
     assert result.share.main_quantity == D(1000)
     assert result.share.common_quantity == D(300)  # 1000 - 400 - 300
@@ -117,18 +118,18 @@ def test_building_common_share_is_main_minus_units_and_flags_high_losses(
     assert result.share.flags[0].meter_serial == "MAIN"
 
 
-def test_night_flow_is_judged_in_the_buildings_local_night(db_conn: psycopg.Connection) -> None:
-    b, units = make_building(db_conn)  # buildings default to Europe/Berlin
-    meter = add_meter(db_conn, b, "W2", units[0], medium="cold_water")
-    db_conn.execute(
+def test_night_flow_is_judged_in_the_buildings_local_night(store_conn: psycopg.Connection) -> None:
+    b, units = make_building(store_conn)  # buildings default to Europe/Berlin
+    meter = add_meter(store_conn, b, "W2", units[0], medium="cold_water")
+    store_conn.execute(
         """INSERT INTO readings (meter_id, register, read_at, value)
            SELECT %s, 'volume_m3', '2026-06-09 22:00+00'::timestamptz + i * INTERVAL '15 min',
                   100 + i * 0.002
              FROM generate_series(0, 24) i""", (meter,))
-    flags = validate_meter(db_conn, meter, "volume_m3", datetime(2026, 6, 9, tzinfo=UTC),
+    flags = validate_meter(store_conn, meter, "volume_m3", datetime(2026, 6, 9, tzinfo=UTC),
                            datetime(2026, 6, 11, tzinfo=UTC))
     assert [f.kind for f in flags] == [FlagKind.NIGHT_FLOW]
-    stored = db_conn.execute("SELECT interval_start, interval_end, reason FROM consumption_flags"
+    stored = store_conn.execute("SELECT interval_start, interval_end, reason FROM consumption_flags"
                              ).fetchone()
     assert stored is not None
     # 02:00-05:00 CEST is 00:00-03:00 UTC
