@@ -53,6 +53,9 @@ __impl__ = "numba"
 _INT64_MAX = np.int64(2**63 - 1)
 _FAST_TOTAL_LIMIT = np.int64(2**51)
 _FAST_SUM_LIMIT = np.int64(2**61)
+_DOUBLE_EXACT = np.int64(2**53)
+_TWO_52 = np.float64(2.0**52)
+_TWO_52_BITS = np.int64(0x4330000000000000)
 _MASK_32 = np.uint64(0xFFFFFFFF)
 _SHIFT_32 = np.uint64(32)
 
@@ -149,6 +152,18 @@ def _sort_candidates(
 
 
 @njit(cache=True)
+def _column_sum_overflows(weights: np.ndarray, item: int, start: int, end: int) -> bool:
+    """True if the non-negative keys of one column sum past 2**63 - 1 (exact, in halves)."""
+    high = np.int64(0)
+    low = np.int64(0)
+    for u in range(start, end):
+        w = weights[u, item]
+        high += w >> 32
+        low += w & 0xFFFFFFFF
+    return high + (low >> 32) >= 2**31
+
+
+@njit(cache=True)
 def _column_quotas_exact(
     magnitude: int,
     weight_sum: int,
@@ -171,27 +186,6 @@ def _column_quotas_exact(
         bucket[u - start, item] = top if k > top else k
         assigned += q
     return assigned
-
-
-@njit(cache=True)
-def _find_threshold(
-    missing: int, item: int, n: int, bucket: np.ndarray, count: np.ndarray
-) -> tuple[int, int, int]:
-    """Return ``(bucket, wanted, size)``: the bucket of the missing-th largest remainder.
-
-    Every unit in a higher bucket gets a cent; ``wanted`` of the ``size``
-    units in that bucket get one too.
-    """
-    for j in range(n):
-        count[j] = 0
-    for j in range(n):
-        count[bucket[j, item]] += 1
-    threshold = n - 1
-    above = np.int64(0)
-    while above + count[threshold] < missing:
-        above += count[threshold]
-        threshold -= 1
-    return threshold, missing - above, count[threshold]
 
 
 @njit(cache=True)
@@ -271,9 +265,8 @@ def _building(
     end = offsets[b + 1]
     n = end - start
     n_items = weights.shape[1]
-    high = per_item[0]
-    low = per_item[1]
-    smallest = per_item[2]
+    plain_sum = per_item[0]
+    bits = per_item[2]
     weight_sum = per_item[3]
     magnitude = per_item[4]
     divisor = per_item[5]
@@ -283,33 +276,42 @@ def _building(
     ratio = per_item_f[0]
     scale = per_item_f[1]
     fast_scale = per_item_f[2]
+    total_f = per_item_f[3]
+    divisor_f = per_item_f[4]
+    inverse_f = per_item_f[5]
+    q_row = per_item_f[6]
+    k_row = per_item_f[7]
     for i in range(n_items):
-        high[i] = 0
-        low[i] = 0
-        smallest[i] = 0
+        plain_sum[i] = 0
+        bits[i] = 0
         assigned[i] = 0
         divisor[i] = 1
         ratio[i] = 0.0
         scale[i] = 0.0
         fast_scale[i] = 0.0
-    # Key-value sums in 32-bit halves, so an overflow past 2**63 - 1 is seen.
+        total_f[i] = 0.0
+        divisor_f[i] = 1.0
+        inverse_f[i] = 1.0
+    # One pass: the key sums (wrapping) and the OR of the keys.  The OR shows a
+    # negative key by its sign bit and bounds every key from above, so when
+    # n * OR < 2**63 the plain sum cannot have overflowed; otherwise the
+    # column is summed again exactly (keys near the int64 bounds only).
     for u in range(start, end):
         for i in range(n_items):
             w = weights[u, i]
-            smallest[i] |= w  # a negative key shows as the sign bit
-            high[i] += w >> 32
-            low[i] += w & 0xFFFFFFFF
+            bits[i] |= w
+            plain_sum[i] = np.int64(np.uint64(plain_sum[i]) + np.uint64(w))
     any_negative_total = False
     any_exact = False
+    all_doubles = True
     for i in range(n_items):
-        hi = high[i] + (low[i] >> 32)
         code = 0
-        if smallest[i] < 0:
+        if bits[i] < 0:
             code = STATUS_NEGATIVE_WEIGHT
-        elif hi >= 2**31:
+        elif n > 0 and bits[i] > _INT64_MAX // n and _column_sum_overflows(weights, i, start, end):
             code = STATUS_WEIGHT_SUM_OVERFLOW
         else:
-            weight_sum[i] = (hi << 32) | (low[i] & 0xFFFFFFFF)
+            weight_sum[i] = plain_sum[i]
             if weight_sum[i] == 0 and totals[b, i] != 0:
                 code = STATUS_ZERO_WEIGHTS
         if code != 0:
@@ -325,15 +327,54 @@ def _building(
                 ratio[i] = np.float64(magnitude[i]) / np.float64(weight_sum[i])
                 divisor[i] = weight_sum[i]
                 fast_scale[i] = scale[i]
+                # Doubles hold T*w and q*W exactly while T*max(w) + W <= 2**53
+                # (the OR of the keys bounds max(w)).
+                if bits[i] <= (_DOUBLE_EXACT - weight_sum[i]) // magnitude[i]:
+                    total_f[i] = np.float64(magnitude[i])
+                    divisor_f[i] = np.float64(weight_sum[i])
+                    inverse_f[i] = 1.0 / divisor_f[i]
+                else:
+                    all_doubles = False
             else:
                 any_exact = True
+                all_doubles = False
     # Share step.  The estimate x = fl(fl(w) * fl(T / W)) carries at most four
     # roundings (w and W may exceed 2**53), a relative error below 2**-51, so
     # |x - T*w/W| < T * 2**-51 < 1: trunc(x) is the floor or one off either
     # way, and r = T*w - q*W lies in (-W, 2W); one correction each way is exact.
     # The bucket int(r * n / W) is monotone in r (IEEE rounding is monotone).
     top = n - 1
-    for u in range(start, end):
+    if all_doubles:
+        # The usual case, all in doubles (vectorised over the items): P = T*w and
+        # q*W are exact integers below 2**53; x = fl(P * fl(1/W)) has two
+        # roundings and T < 2**51, so |x - P/W| < 0.5 and one correction each
+        # way makes q and r = P - q*W exact.  Same cents as the integer loop.
+        # Doubles become int64 by the 2**52 trick (x + 2**52 has x in its low
+        # mantissa bits for integers 0 <= x < 2**52): AVX2 has no vector
+        # double-to-int64 conversion, and a scalar one per cell halves the speed.
+        top_f = np.float64(top)
+        q_bits = q_row.view(np.int64)
+        k_bits = k_row.view(np.int64)
+        for u in range(start, end):
+            j = u - start
+            for i in range(n_items):
+                d = divisor_f[i]
+                p = total_f[i] * np.float64(weights[u, i])
+                qf = np.floor(p * inverse_f[i])
+                rf = p - qf * d
+                qf = qf - 1.0 if rf < 0.0 else qf
+                rf = rf + d if rf < 0.0 else rf
+                qf = qf + 1.0 if rf >= d else qf
+                rf = rf - d if rf >= d else rf
+                q_row[i] = qf + _TWO_52
+                k_row[i] = min(np.floor(rf * scale[i]), top_f) + _TWO_52
+            for i in range(n_items):
+                q = q_bits[i] - _TWO_52_BITS
+                out[u, i] = q
+                assigned[i] += q
+                if with_rounding:
+                    bucket[j, i] = k_bits[i] - _TWO_52_BITS
+    for u in range(start, end if not all_doubles else start):
         j = u - start
         for i in range(n_items):
             w = weights[u, i]
@@ -360,18 +401,29 @@ def _building(
     if with_rounding:
         # Units above the cut bucket get a cent; ``wanted`` more come from the
         # cut bucket itself when only part of it gets one.
+        # (Inlined by hand: as a called function this step cost twice the rest.)
         resolve = False
+        count = per_unit[0]
         for i in range(n_items):
             missing = magnitude[i] - assigned[i]
             wanted[i] = 0
             cut[i] = n
             if missing > 0:
-                threshold, want, size = _find_threshold(missing, i, n, bucket, per_unit[0])
-                if want == size:
+                # The bucket holding the missing-th largest remainder.
+                for k in range(n):
+                    count[k] = 0
+                for j in range(n):
+                    count[bucket[j, i]] += 1
+                threshold = top
+                above = np.int64(0)
+                while above + count[threshold] < missing:
+                    above += count[threshold]
+                    threshold -= 1
+                if missing - above == count[threshold]:
                     cut[i] = threshold - 1
                 else:
                     cut[i] = threshold
-                    wanted[i] = want
+                    wanted[i] = missing - above
                     resolve = True
         for u in range(start, end):
             j = u - start
@@ -405,8 +457,8 @@ def _chunk(first, last, totals, offsets, weights, ids, out, status, with_roundin
         largest = max(largest, offsets[b + 1] - offsets[b])
     n_items = weights.shape[1]
     per_item = np.empty((9, n_items), dtype=np.int64)
-    per_item_f = np.empty((3, n_items), dtype=np.float64)
-    # The exact (128-bit) column path writes remainders even for floor_shares.
+    per_item_f = np.empty((8, n_items), dtype=np.float64)
+    # rem: remainders of one item's cut bucket; bucket: every cell's bucket.
     rem = np.empty((n_items, largest), dtype=np.int64)
     bucket = np.empty((largest, n_items), dtype=np.int64)
     per_unit = np.empty((3, largest if with_rounding else 0), dtype=np.int64)
