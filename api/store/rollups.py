@@ -1,5 +1,8 @@
 """Refreshing the hourly, daily and monthly rollups on either storage path.
 
+Both paths materialize complete buckets only: a refresh up to 12:30 adds the
+hours up to 12:00, the days up to midnight, the months up to the 1st.
+
 * native: ``meterbill_refresh_rollups(up_to)`` (SQL, in the migration)
   recomputes from each rollup's watermark and the late-data log;
 * TimescaleDB: ``CALL refresh_continuous_aggregate(name, since, up_to)`` for
@@ -29,7 +32,7 @@ ROLLUPS = ("readings_hourly", "readings_daily", "readings_monthly")
 class RollupRefresh:
     rollup: str
     buckets: int | None  # None on TimescaleDB, which does not report it
-    refreshed_to: datetime
+    refreshed_to: datetime  # end of the last complete bucket materialized
 
 
 def storage_kind(conn: psycopg.Connection) -> str:
@@ -53,9 +56,9 @@ def refresh_rollups(conn: psycopg.Connection, up_to: datetime | None = None,
         assert row is not None
         up_to = row[0]
     if storage_kind(conn) == "native":
-        rows = conn.execute("SELECT rollup, buckets FROM meterbill_refresh_rollups(%s)",
-                            (up_to,)).fetchall()
-        return [RollupRefresh(str(r[0]), int(r[1]), up_to) for r in rows]
+        rows = conn.execute("SELECT rollup, buckets, refreshed_to"
+                            " FROM meterbill_refresh_rollups(%s)", (up_to,)).fetchall()
+        return [RollupRefresh(str(r[0]), int(r[1]), r[2]) for r in rows]
     if not conn.autocommit:
         raise DatabaseSetupError("refreshing TimescaleDB continuous aggregates needs an "
                                  "autocommit connection (it cannot run in a transaction)")
@@ -65,9 +68,14 @@ def refresh_rollups(conn: psycopg.Connection, up_to: datetime | None = None,
         # of type "any", and a bound NULL parameter would arrive without a type.
         conn.execute(sql.SQL("CALL refresh_continuous_aggregate({}, {}, {})").format(
             sql.Literal(name), sql.Literal(since), sql.Literal(up_to)))
-        conn.execute("UPDATE meterbill_rollup_state SET refreshed_to = greatest(refreshed_to, %s),"
-                     " refreshed_at = now() WHERE rollup = %s", (up_to, name))
-        done.append(RollupRefresh(name, None, up_to))
+        row = conn.execute(
+            """UPDATE meterbill_rollup_state
+                  SET refreshed_to = greatest(refreshed_to,
+                                              date_trunc(bucket_width, %s::timestamptz, 'UTC')),
+                      refreshed_at = now()
+                WHERE rollup = %s RETURNING refreshed_to""", (up_to, name)).fetchone()
+        assert row is not None
+        done.append(RollupRefresh(name, None, row[0]))
     return done
 
 

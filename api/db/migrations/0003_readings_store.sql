@@ -20,10 +20,16 @@
 --   keep them current, ``CALL refresh_continuous_aggregate`` refreshes on
 --   demand.  Raw readings are compressed, segmented by meter and register.
 -- * Native: plain tables, refreshed incrementally by
---   ``meterbill_refresh_rollups(up_to)``: each rollup keeps a watermark (what
---   is materialized up to), a refresh recomputes from the watermark's bucket
---   to ``up_to``, and readings that arrive late (before a watermark) are
---   logged by a statement trigger and their buckets recomputed.  Daily is
+--   ``meterbill_refresh_rollups(up_to)``: each rollup keeps a watermark (the
+--   end of its last complete bucket), a refresh materializes the complete
+--   buckets from the watermark to ``up_to``, and readings that arrive late
+--   (before a watermark) are logged by a statement trigger and their buckets
+--   recomputed.
+--
+-- Both paths materialize complete buckets only (TimescaleDB's refresh
+-- skips a bucket the window does not wholly cover): after a refresh up to
+-- 12:30, the 12:00 hour, today and this month appear at the next refresh
+-- after they end.  So both return the same rows.  Daily is
 --   built from hourly and monthly from daily, as TimescaleDB's hierarchical
 --   aggregates do, so a refresh never re-reads a month of raw readings.
 --
@@ -226,11 +232,12 @@ BEGIN
 END
 $fn$;
 
--- Native incremental refresh of all three rollups up to up_to (exclusive).
--- Returns, per rollup, the buckets written.  Runs one at a time (advisory
--- lock), so a cron job and an operator cannot interleave.
+-- Native incremental refresh of all three rollups: every complete bucket
+-- that ends at or before up_to.  Returns, per rollup, the buckets written and
+-- its new watermark.  Runs one at a time (advisory lock), so a cron job and
+-- an operator cannot interleave.
 CREATE FUNCTION meterbill_refresh_rollups(up_to timestamptz DEFAULT now())
-RETURNS TABLE (rollup text, buckets bigint) LANGUAGE plpgsql AS $fn$
+RETURNS TABLE (rollup text, buckets bigint, refreshed_to timestamptz) LANGUAGE plpgsql AS $fn$
 DECLARE
     st meterbill_rollup_state;
     inv record;
@@ -238,6 +245,7 @@ DECLARE
     raw_cutoff timestamptz;
     width interval;
     written bigint;
+    complete_to timestamptz;
 BEGIN
     IF (SELECT kind FROM meterbill_storage) <> 'native' THEN
         RAISE EXCEPTION 'meterbill_refresh_rollups is the native path; on TimescaleDB call '
@@ -249,8 +257,9 @@ BEGIN
     -- bucket from what is left of them.
     raw_cutoff := coalesce(up_to - (SELECT keep FROM meterbill_retention
                                     WHERE relation = 'readings'), '-infinity');
-    FOR st IN SELECT * FROM meterbill_rollup_state ORDER BY level LOOP
+    FOR st IN SELECT * FROM meterbill_rollup_state s ORDER BY s.level LOOP
         width := ('1 ' || st.bucket_width)::interval;
+        complete_to := greatest(st.refreshed_to, date_trunc(st.bucket_width, up_to, 'UTC'));
         written := 0;
         FOR inv IN SELECT i.meter_id, i.register, min(i.lo) AS lo, max(i.hi) AS hi
                      FROM meterbill_rollup_invalidations i
@@ -260,19 +269,18 @@ BEGIN
                 st.rollup, inv.meter_id, inv.register,
                 greatest(date_trunc(st.bucket_width, inv.lo, 'UTC'),
                          date_trunc(st.bucket_width, raw_cutoff, 'UTC') + width),
-                least(date_trunc(st.bucket_width, inv.hi, 'UTC') + width,
-                      date_trunc(st.bucket_width, st.refreshed_to, 'UTC')));
+                least(date_trunc(st.bucket_width, inv.hi, 'UTC') + width, st.refreshed_to));
         END LOOP;
         written := written + meterbill_rebuild_rollup(
             st.rollup, NULL, NULL,
-            greatest(date_trunc(st.bucket_width, st.refreshed_to, 'UTC'),
-                     date_trunc(st.bucket_width, raw_cutoff, 'UTC') + width),
-            up_to);
+            greatest(st.refreshed_to, date_trunc(st.bucket_width, raw_cutoff, 'UTC') + width),
+            complete_to);
         UPDATE meterbill_rollup_state s
-           SET refreshed_to = greatest(s.refreshed_to, up_to), refreshed_at = now()
+           SET refreshed_to = complete_to, refreshed_at = now()
          WHERE s.rollup = st.rollup;
         rollup := st.rollup;
         buckets := written;
+        refreshed_to := complete_to;
         RETURN NEXT;
     END LOOP;
     DELETE FROM meterbill_rollup_invalidations WHERE id <= last_inv;
@@ -406,7 +414,8 @@ CREATE TABLE consumption_flags (
     interval_start  timestamptz NOT NULL,
     interval_end    timestamptz NOT NULL,
     kind            text NOT NULL CHECK (kind IN ('negative', 'stuck', 'spike', 'gap',
-                        'night_flow', 'reset', 'rollover', 'exchange', 'estimated')),
+                        'night_flow', 'reset', 'rollover', 'exchange', 'estimated',
+                        'losses_ratio')),
     reason          text NOT NULL,
     details         jsonb NOT NULL DEFAULT '{}',
     detected_at     timestamptz NOT NULL DEFAULT now(),
