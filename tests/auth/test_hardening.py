@@ -67,3 +67,25 @@ def test_failed_login_is_audited_with_request_id_and_address(client: TestClient,
     admin = make_user(auth_dsn, "admin@hard.example", ("admin", {}))
     events = client.get("/audit", headers=bearer(auth_dsn, auth_settings, admin)).json()
     assert any(e["request_id"] == "audit-req-1" for e in events)
+
+
+def test_expensive_routes_are_limited_per_caller_with_retry_after(
+        auth_dsn: str, auth_settings: AuthSettings) -> None:
+    from dataclasses import replace
+
+    from api.app import create_app
+    from tests.auth.conftest import SECRET
+
+    tight = replace(auth_settings, expensive_per_window=2)
+    admin = make_user(auth_dsn, "busy-admin@hard.example", ("admin", {}))
+    headers = bearer(auth_dsn, tight, admin)
+    with TestClient(create_app(auth_dsn, SECRET, auth=tight)) as client:
+        statuses = [client.get("/buildings/999999/bills", params={"period": "2026-03"},
+                               headers=headers).status_code for _ in range(3)]
+        assert statuses == [404, 404, 429]
+        limited = client.get("/units/999999/bill", params={"period": "2026-03"},
+                             headers=headers)
+        assert limited.status_code == 429
+        assert 1 <= int(limited.headers["retry-after"]) <= 60
+        # Cheap routes are not counted.
+        assert client.get("/units", headers=headers).status_code == 200
