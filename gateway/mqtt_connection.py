@@ -158,6 +158,7 @@ class MqttConnection:
         self._thread: threading.Thread | None = None
         self.connects = 0
         self.last_error = ""
+        self._refused = False
 
     # -- public, any thread -------------------------------------------------
     @property
@@ -245,8 +246,10 @@ class MqttConnection:
                         reason_code: Any, properties: Any) -> None:
         if reason_code.is_failure:
             self.last_error = f"broker refused the connection: {reason_code}"
+            self._refused = True
             log.warning("%s: %s", self.client_id, self.last_error)
             return
+        self._refused = False
         self.connects += 1
         self._backoff.reset()
         if not self._subscriptions:
@@ -271,7 +274,7 @@ class MqttConnection:
     def _handle_disconnect(self, client: mqtt.Client, userdata: object, flags: Any,
                            reason_code: Any, properties: Any) -> None:
         self._ready.clear()
-        if not self._stopping.is_set():
+        if not self._stopping.is_set() and not self._refused:  # keep the refusal's reason
             self.last_error = f"disconnected: {reason_code}"
 
     def _handle_message(self, client: mqtt.Client, userdata: object,
