@@ -253,3 +253,24 @@ def test_recurring_charges_invoice_each_month_once(db_conn: psycopg.Connection) 
     assert invoice_recurring_charges(db_conn, 2026, 2) == []
     assert invoice_recurring_charges(db_conn, 2026, 3) == []
     assert verify_chain(db_conn).transactions_checked == 2
+
+
+def test_postings_must_name_an_existing_transaction_and_an_account_of_its_ledger(
+        db_conn: psycopg.Connection) -> None:
+    estate = seed_estate(db_conn, ["Anna"])
+    bank, suspense = _bank_and_suspense(db_conn, estate.ledger_id)
+    with pytest.raises(psycopg.errors.ForeignKeyViolation, match="does not exist"):
+        db_conn.execute("INSERT INTO ledger_postings VALUES (424242, 1, %s, 5, 'EUR'), "
+                        "(424242, 2, %s, -5, 'EUR')", (bank, suspense))
+    from api.ledger.service import ensure_ledger
+
+    other = ensure_ledger(db_conn, "other")
+    foreign = ensure_account(db_conn, other, "suspense")
+    with pytest.raises(InvalidRequestError, match="not accounts of ledger"):
+        post_transaction(db_conn, estate.ledger_id, NewTransaction(
+            booked_on=date(2026, 3, 1), kind="payment",
+            postings=[Posting(bank, 5, "EUR"), Posting(foreign, -5, "EUR")]))
+    posted = post_transaction(db_conn, estate.ledger_id, _payment(bank, suspense, 5))
+    with pytest.raises(psycopg.errors.ForeignKeyViolation, match="not an account of that"):
+        db_conn.execute("INSERT INTO ledger_postings VALUES (%s, 3, %s, 5, 'EUR'), "
+                        "(%s, 4, %s, -5, 'EUR')", (posted.id, foreign, posted.id, suspense))

@@ -53,50 +53,94 @@ CREATE TABLE ledger_transactions (
     kind         text NOT NULL,
     description  text NOT NULL DEFAULT '',
     reference    text,
-    reverses_id  bigint UNIQUE REFERENCES ledger_transactions(id),
+    reverses_id  bigint REFERENCES ledger_transactions(id),
     prev_hash    bytea NOT NULL CHECK (length(prev_hash) = 32),
     hash         bytea NOT NULL CHECK (length(hash) = 32),
     created_at   timestamptz NOT NULL DEFAULT now(),
     UNIQUE (ledger_id, seq)
 );
-CREATE INDEX ledger_transactions_booked_idx ON ledger_transactions (ledger_id, booked_on);
 
+-- A transaction is reversed at most once (partial: most rows have no reverses_id).
+CREATE UNIQUE INDEX ledger_transactions_reverses_key ON ledger_transactions (reverses_id)
+    WHERE reverses_id IS NOT NULL;
+
+-- transaction_id and account_id are foreign keys checked per statement by
+-- ledger_check_postings_statement() below (one set-based query per COPY instead of
+-- two row-level RI checks per posting); rows they point to can never be deleted.
 CREATE TABLE ledger_postings (
-    transaction_id  bigint NOT NULL REFERENCES ledger_transactions(id),
+    transaction_id  bigint NOT NULL,
     line            integer NOT NULL CHECK (line >= 1),
-    account_id      bigint NOT NULL REFERENCES ledger_accounts(id),
+    account_id      bigint NOT NULL,
     amount_minor    bigint NOT NULL CHECK (amount_minor <> 0),
     currency        char(3) NOT NULL CHECK (currency ~ '^[A-Z]{3}$'),
     PRIMARY KEY (transaction_id, line)
 );
 CREATE INDEX ledger_postings_account_idx ON ledger_postings (account_id);
 
--- Balance per transaction and currency, checked at COMMIT (deferred, once per
--- transaction row): the postings sum to zero in every currency and there are at
--- least two of them.  Postings are written after their transaction row, so the check
--- has to wait for the end of the database transaction.
+-- Balance per transaction and currency, checked at COMMIT: the postings of every
+-- new transaction sum to zero in each currency, and there are at least two.
+-- Postings are written after their transaction row, so the check must wait for
+-- the end of the database transaction: a DEFERRED constraint trigger.  A deferred
+-- trigger is row-level only, and one firing per transaction row halves the write
+-- rate, so a statement-level trigger on ledger_transactions records each INSERT or
+-- COPY as one row of ledger_write_checks (the id range it wrote), and the deferred
+-- constraint trigger fires once per such row and checks the whole range with one
+-- set-based query.  Every statement that writes transactions fires it (only the
+-- table owner or a superuser could disable triggers), and ledger_write_checks is
+-- append-only like the ledger, so no check can be withdrawn before COMMIT.
+CREATE TABLE ledger_write_checks (
+    id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    first_id    bigint NOT NULL,
+    last_id     bigint NOT NULL,
+    written_at  timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE FUNCTION ledger_note_write() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO ledger_write_checks (first_id, last_id)
+    SELECT min(id), max(id) FROM new_transactions HAVING count(*) > 0;
+    RETURN NULL;
+END $$;
+
+CREATE TRIGGER ledger_transactions_note_write
+    AFTER INSERT ON ledger_transactions REFERENCING NEW TABLE AS new_transactions
+    FOR EACH STATEMENT EXECUTE FUNCTION ledger_note_write();
+
 CREATE FUNCTION ledger_check_balanced() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
-    n_postings integer;
-    unbalanced text;
+    bad record;
+    n_transactions bigint;
+    n_complete bigint;
 BEGIN
-    SELECT sum(n)::integer, string_agg(currency || ' ' || total, ', ') FILTER (WHERE total <> 0)
-      INTO n_postings, unbalanced
-      FROM (SELECT currency, count(*) AS n, sum(amount_minor) AS total
-              FROM ledger_postings WHERE transaction_id = NEW.id GROUP BY currency) s;
-    IF coalesce(n_postings, 0) < 2 THEN
-        RAISE EXCEPTION 'ledger transaction % has fewer than two postings', NEW.id
-            USING ERRCODE = 'check_violation';
+    -- Two linear scans of the range rather than a join: planner statistics of a table
+    -- that just grew are stale, and a misplanned join is quadratic in the batch size.
+    SELECT transaction_id, currency, sum(amount_minor) AS total INTO bad
+      FROM ledger_postings WHERE transaction_id BETWEEN NEW.first_id AND NEW.last_id
+     GROUP BY transaction_id, currency HAVING sum(amount_minor) <> 0
+     ORDER BY transaction_id LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'ledger transaction % does not balance: % postings sum to %',
+            bad.transaction_id, bad.currency, bad.total USING ERRCODE = 'check_violation';
     END IF;
-    IF unbalanced IS NOT NULL THEN
-        RAISE EXCEPTION 'ledger transaction % does not balance: postings sum to %',
-            NEW.id, unbalanced USING ERRCODE = 'check_violation';
+    SELECT count(*) INTO n_transactions FROM ledger_transactions
+     WHERE id BETWEEN NEW.first_id AND NEW.last_id;
+    SELECT count(*) INTO n_complete FROM (
+        SELECT transaction_id FROM ledger_postings
+         WHERE transaction_id BETWEEN NEW.first_id AND NEW.last_id
+         GROUP BY transaction_id HAVING count(*) >= 2) c;
+    IF n_complete < n_transactions THEN
+        SELECT t.id INTO bad FROM ledger_transactions t
+         WHERE t.id BETWEEN NEW.first_id AND NEW.last_id
+           AND (SELECT count(*) FROM ledger_postings p WHERE p.transaction_id = t.id) < 2
+         ORDER BY t.id LIMIT 1;
+        RAISE EXCEPTION 'ledger transaction % has fewer than two postings', bad.id
+            USING ERRCODE = 'check_violation';
     END IF;
     RETURN NULL;
 END $$;
 
 CREATE CONSTRAINT TRIGGER ledger_transactions_balanced
-    AFTER INSERT ON ledger_transactions DEFERRABLE INITIALLY DEFERRED
+    AFTER INSERT ON ledger_write_checks DEFERRABLE INITIALLY DEFERRED
     FOR EACH ROW EXECUTE FUNCTION ledger_check_balanced();
 
 -- Postings added later to a transaction that is already committed would escape the
@@ -108,6 +152,23 @@ CREATE FUNCTION ledger_check_postings_statement() RETURNS trigger LANGUAGE plpgs
 DECLARE
     bad record;
 BEGIN
+    SELECT n.transaction_id INTO bad FROM new_postings n
+     WHERE NOT EXISTS (SELECT 1 FROM ledger_transactions t WHERE t.id = n.transaction_id)
+     LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'posting refers to ledger transaction %, which does not exist',
+            bad.transaction_id USING ERRCODE = 'foreign_key_violation';
+    END IF;
+    SELECT n.transaction_id, n.account_id INTO bad FROM new_postings n
+     WHERE NOT EXISTS (SELECT 1 FROM ledger_accounts a JOIN ledger_transactions t
+                         ON t.ledger_id = a.ledger_id
+                        WHERE a.id = n.account_id AND t.id = n.transaction_id)
+     LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'posting of transaction % refers to account %, which is not an '
+            'account of that ledger', bad.transaction_id, bad.account_id
+            USING ERRCODE = 'foreign_key_violation';
+    END IF;
     SELECT p.transaction_id, p.currency, sum(p.amount_minor) AS total INTO bad
       FROM ledger_postings p
      WHERE p.transaction_id IN (SELECT DISTINCT transaction_id FROM new_postings)
@@ -324,6 +385,10 @@ CREATE TRIGGER bank_entries_append_only BEFORE UPDATE OR DELETE ON bank_entries
     FOR EACH ROW EXECUTE FUNCTION meterbill_refuse_change();
 CREATE TRIGGER bank_statements_append_only BEFORE UPDATE OR DELETE ON bank_statements
     FOR EACH ROW EXECUTE FUNCTION meterbill_refuse_change();
+CREATE TRIGGER ledger_write_checks_append_only BEFORE UPDATE OR DELETE ON ledger_write_checks
+    FOR EACH ROW EXECUTE FUNCTION meterbill_refuse_change();
+CREATE TRIGGER ledger_write_checks_no_truncate BEFORE TRUNCATE ON ledger_write_checks
+    FOR EACH STATEMENT EXECUTE FUNCTION meterbill_refuse_change();
 CREATE TRIGGER ledger_accounts_no_truncate BEFORE TRUNCATE ON ledger_accounts
     FOR EACH STATEMENT EXECUTE FUNCTION meterbill_refuse_change();
 CREATE TRIGGER ledger_transactions_no_truncate BEFORE TRUNCATE ON ledger_transactions
