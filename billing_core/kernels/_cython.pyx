@@ -45,6 +45,7 @@ cdef enum:
 cdef int64_t FAST_TOTAL_LIMIT = (<int64_t>1) << 51
 cdef int64_t FAST_SUM_LIMIT = (<int64_t>1) << 61
 cdef int64_t LOW_32 = 0xFFFFFFFF
+cdef int64_t INT64_MAX_C = 0x7FFFFFFFFFFFFFFF
 
 # Rows of the per-item int64 scratch block.
 cdef enum:
@@ -111,6 +112,16 @@ cdef void _sort_candidates(int64_t* cand, int64_t m, const int64_t* rem, const i
             cand[j] = src[j]
 
 
+cdef bint _column_sum_overflows(const int64_t[:, ::1] weights, int64_t item, int64_t start,
+                                int64_t end) noexcept nogil:
+    """True if the non-negative keys of one column sum past 2**63 - 1 (exact, in halves)."""
+    cdef int64_t high = 0, low = 0, u
+    for u in range(start, end):
+        high += weights[u, item] >> 32
+        low += weights[u, item] & LOW_32
+    return high + (low >> 32) >= ((<int64_t>1) << 31)
+
+
 cdef void _building(
     int64_t b,
     const int64_t[:, ::1] totals,
@@ -140,73 +151,65 @@ cdef void _building(
     cdef int64_t start = offsets[b], end = offsets[b + 1]
     cdef int64_t n = end - start
     cdef int64_t n_items = weights.shape[1]
-    cdef int64_t* high = per_item + HIGH * n_items
-    cdef int64_t* low = per_item + LOW * n_items
-    cdef int64_t* smallest = per_item + SMALLEST * n_items
+    cdef int64_t* high = per_item + HIGH * n_items  # the plain key sums
+    cdef int64_t* smallest = per_item + SMALLEST * n_items  # the OR of the keys
     cdef int64_t* weight_sum = per_item + WEIGHT_SUM * n_items
     cdef int64_t* magnitude = per_item + MAGNITUDE * n_items
     cdef int64_t* divisor = per_item + DIVISOR * n_items
     cdef int64_t* assigned = per_item + ASSIGNED * n_items
     cdef int64_t* cut = per_item + CUT * n_items
     cdef int64_t* wanted = per_item + WANTED * n_items
-    cdef int64_t u, i, j, k, w, hi, total, q, r, d, top = n - 1
+    cdef int64_t u, i, j, k, w, total, q, r, d, top = n - 1
     cdef int64_t missing, threshold, above, m
     cdef int code
     cdef bint any_negative_total = False, any_exact = False, resolve = False
     cdef bint ids_ascending, equal
     cdef uint128 product
-    cdef int64_t acc_high[16]
-    cdef int64_t acc_low[16]
+    cdef uint64_t acc_sum[16]
     cdef int64_t acc_bits[16]
     cdef const int64_t* row
     cdef int64_t* out_row
     cdef int64_t* item_count
     for i in range(n_items):
         high[i] = 0
-        low[i] = 0
         smallest[i] = 0
         assigned[i] = 0
         divisor[i] = 1
         ratio[i] = 0.0
         scale[i] = 0.0
         fast_scale[i] = 0.0
-    # Key-value sums in 32-bit halves, so an overflow past 2**63 - 1 is seen;
-    # OR-ing the keys shows a negative one by its sign bit.  Up to 16 items the
-    # accumulators live on the stack, where the compiler knows nothing else
-    # writes them and keeps the loop branch-free and vectorised.
+    # One pass: the key sums (wrapping, unsigned) and the OR of the keys.  The
+    # OR shows a negative key by its sign bit and bounds every key, so when
+    # n * OR < 2**63 the sum cannot have overflowed; otherwise the column is
+    # summed again in 32-bit halves.  Up to 16 items the accumulators live on
+    # the stack, where the compiler knows nothing else writes them.
     if n_items <= 16:
         for i in range(n_items):
-            acc_high[i] = 0
-            acc_low[i] = 0
+            acc_sum[i] = 0
             acc_bits[i] = 0
         for u in range(start, end):
             row = &weights[u, 0]
             for i in range(n_items):
-                w = row[i]
-                acc_bits[i] |= w
-                acc_high[i] += w >> 32
-                acc_low[i] += w & LOW_32
+                acc_bits[i] |= row[i]
+                acc_sum[i] += <uint64_t>row[i]
         for i in range(n_items):
-            high[i] = acc_high[i]
-            low[i] = acc_low[i]
+            high[i] = <int64_t>acc_sum[i]
             smallest[i] = acc_bits[i]
     else:
         for u in range(start, end):
             row = &weights[u, 0]
             for i in range(n_items):
-                w = row[i]
-                smallest[i] |= w
-                high[i] += w >> 32
-                low[i] += w & LOW_32
+                smallest[i] |= row[i]
+                high[i] = <int64_t>(<uint64_t>high[i] + <uint64_t>row[i])
     for i in range(n_items):
-        hi = high[i] + (low[i] >> 32)
         code = 0
         if smallest[i] < 0:
             code = STATUS_NEGATIVE_WEIGHT
-        elif hi >= ((<int64_t>1) << 31):
+        elif n > 0 and smallest[i] > INT64_MAX_C // n and _column_sum_overflows(
+                weights, i, start, end):
             code = STATUS_WEIGHT_SUM_OVERFLOW
         else:
-            weight_sum[i] = (hi << 32) | (low[i] & LOW_32)
+            weight_sum[i] = high[i]
             if weight_sum[i] == 0 and totals[b, i] != 0:
                 code = STATUS_ZERO_WEIGHTS
         if code != 0:
