@@ -34,8 +34,11 @@ class InvitationTarget:
     valid_to: date | None
 
 
-def place_of(conn: psycopg.Connection, target: InvitationTarget) -> Place:
+def place_of(conn: psycopg.Connection, target: InvitationTarget) -> Place | None:
+    """Where the invited role applies; None = the whole installation (admin only)."""
     given = [x for x in (target.property_id, target.building_id, target.unit_id) if x is not None]
+    if not given and target.role == "admin":
+        return None
     if len(given) != 1:
         raise InvalidRequestError("give exactly one of property_id, building_id, unit_id",
                                   field="unit_id")
@@ -64,11 +67,24 @@ def invite(conn: psycopg.Connection, settings: AuthSettings, inviter: Principal,
     if target.valid_to is not None and target.valid_to < target.valid_from:
         raise InvalidRequestError("valid_to: before valid_from", field="valid_to")
     place = place_of(conn, target)
-    decide(inviter, "invitations:create", place, today=date.today(),
-           not_found="scope not found",
-           require_totp_for_staff=settings.require_totp_for_staff)
-    is_admin = any(a.role == "admin" and a.valid_on(date.today()) and a.covers(place)
-                   for a in inviter.assignments)
+    today = date.today()
+    # Installation-wide inviters: an admin without scope, or an unscoped API key that the
+    # operator made with shell access (how the first admin is invited).
+    installation = any(a.level == "installation" and a.valid_on(today)
+                       and (a.role == "admin" or inviter.kind == "api_key")
+                       for a in inviter.assignments)
+    if place is None:
+        if not installation:
+            raise ForbiddenError("only an installation-wide admin may invite one")
+        decide(inviter, "invitations:create", None, today=today,
+               require_totp_for_staff=settings.require_totp_for_staff)
+        is_admin = True
+    else:
+        decide(inviter, "invitations:create", place, today=today, not_found="scope not found",
+               require_totp_for_staff=settings.require_totp_for_staff)
+        is_admin = installation or any(
+            a.role == "admin" and a.valid_on(today) and a.covers(place)
+            for a in inviter.assignments)
     if not is_admin and target.role not in INVITABLE_BY_MANAGER:
         raise ForbiddenError(f"a property manager may not hand out the role {target.role}")
     token = new_secret()

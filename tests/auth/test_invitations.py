@@ -84,3 +84,37 @@ def test_manager_cannot_invite_outside_scope_or_hand_out_admin(
         "email": "x@inv.example", "role": "tenant", "property_id": mine, "rol": "x"})
     assert typo.status_code == 422
     assert inbox.messages == []
+
+
+def test_the_first_admin_is_invited_with_an_operator_key(
+        client: TestClient, auth_dsn: str, smtp: tuple[Inbox, int]) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from api.auth import api_keys
+
+    inbox, _ = smtp
+    with psycopg.connect(auth_dsn, autocommit=True) as conn:
+        key = api_keys.create(conn, name="bootstrap", actions=["invitations:create"],
+                              expires_at=datetime.now(UTC) + timedelta(hours=1))
+    sent = client.post("/invitations", headers={"Authorization": f"Bearer {key.key}"},
+                       json={"email": "first.admin@inv.example", "role": "admin"})
+    assert sent.status_code == 201
+    body = inbox.messages[-1].get_payload(decode=True).decode()
+    token = parse_qs(urlparse(next(ln for ln in body.splitlines() if "token=" in ln)).query)
+    accepted = client.post("/auth/invitations/accept", json={
+        "token": token["token"][0], "password": "the first admin's passphrase"})
+    assert accepted.status_code == 200
+    login = client.post("/auth/login", json={"email": "first.admin@inv.example",
+                                             "password": "the first admin's passphrase"})
+    me = client.get("/auth/me", headers={"Authorization":
+                                         f"Bearer {login.json()['access_token']}"}).json()
+    assert [(a["role"], a["level"]) for a in me["assignments"]] == [("admin", "installation")]
+    # A scoped manager cannot hand out installation-wide admin.
+    property_id, _ = _unit(auth_dsn, "INV4")
+    with psycopg.connect(auth_dsn, autocommit=True) as conn:
+        scoped = api_keys.create(conn, name="scoped", actions=["invitations:create"],
+                                 property_id=property_id,
+                                 expires_at=datetime.now(UTC) + timedelta(hours=1))
+    refused = client.post("/invitations", headers={"Authorization": f"Bearer {scoped.key}"},
+                          json={"email": "second.admin@inv.example", "role": "admin"})
+    assert refused.status_code == 403
