@@ -62,6 +62,13 @@ def refresh_rollups(conn: psycopg.Connection, up_to: datetime | None = None,
     if not conn.autocommit:
         raise DatabaseSetupError("refreshing TimescaleDB continuous aggregates needs an "
                                  "autocommit connection (it cannot run in a transaction)")
+    # Never re-aggregate a window whose raw chunks retention may have dropped:
+    # TimescaleDB would empty those buckets (the native path clamps the same way).
+    keep_row = conn.execute("SELECT keep FROM meterbill_retention WHERE relation = 'readings'"
+                            ).fetchone()
+    if keep_row is not None and keep_row[0] is not None:
+        floor = up_to - keep_row[0]
+        since = floor if since is None or since < floor else since
     done = []
     for name in ROLLUPS:
         # CALL with literals, as TimescaleDB documents it: its window arguments are
