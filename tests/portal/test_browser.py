@@ -93,6 +93,7 @@ def test_tenant_sees_consumption_and_bill_in_german_and_chinese(
 
     # Home: what the latest bill says is due, in German formats.
     expect(page.get_by_role("heading", level=1)).to_have_text("Guten Tag, Anna Schmidt")
+    expect(page.locator("header.top")).to_have_css("border-bottom-style", "solid")  # styled
     expect(page.get_by_test_id("balance")).to_contain_text(total_de)
     expect(page.get_by_test_id("next-payment")).to_contain_text("14. April 2026")
     page.keyboard.press("Tab")

@@ -73,6 +73,14 @@ def test_every_page_carries_the_security_headers(client: TestClient, portal_worl
     assert "<script" not in response.text and " style=" not in response.text
 
 
+def test_stylesheet_is_served_without_a_session(client: TestClient) -> None:
+    client.cookies.clear()
+    response = client.get("/portal/static/portal.css")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/css")
+    assert ".skip:focus" in response.text
+
+
 def test_another_tenants_bill_is_not_found(client: TestClient, portal_world: PortalWorld) -> None:
     own = _get(client, portal_world, f"/portal/bills/{portal_world.a.unit_id}/2026-03")
     assert own.status_code == 200
