@@ -81,7 +81,10 @@ def status(config: ConfigOption = None) -> None:
         typer.echo(f"storage: {storage_kind(conn)}")
         for name, refreshed_to, refreshed_at in rollup_state(conn):
             when = refreshed_at.isoformat() if refreshed_at else "never"
-            typer.echo(f"{name}: refreshed to {refreshed_to} (at {when})")
+            if refreshed_to is None:
+                typer.echo(f"{name}: never refreshed")
+            else:
+                typer.echo(f"{name}: refreshed to {refreshed_to.isoformat()} (at {when})")
         for relation, keep in retention_settings(conn).items():
             typer.echo(f"retention {relation}: {'forever' if keep is None else keep}")
 

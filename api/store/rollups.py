@@ -86,8 +86,10 @@ def refresh_rollups(conn: psycopg.Connection, up_to: datetime | None = None,
     return done
 
 
-def rollup_state(conn: psycopg.Connection) -> list[tuple[str, datetime, datetime | None]]:
-    """(rollup, refreshed up to, refreshed when) per level."""
-    rows = conn.execute("SELECT rollup, refreshed_to, refreshed_at FROM meterbill_rollup_state"
-                        " ORDER BY level").fetchall()
+def rollup_state(conn: psycopg.Connection
+                 ) -> list[tuple[str, datetime | None, datetime | None]]:
+    """(rollup, refreshed up to, refreshed when) per level; None: never refreshed."""
+    rows = conn.execute(
+        "SELECT rollup, CASE WHEN isfinite(refreshed_to) THEN refreshed_to END, refreshed_at"
+        " FROM meterbill_rollup_state ORDER BY level").fetchall()
     return [(str(r[0]), r[1], r[2]) for r in rows]

@@ -20,6 +20,9 @@ def test_refresh_status_and_retention_commands(db_dsn: str,
         add_readings(conn, meter, [("2026-02-01 00:00+00", "1"), ("2026-02-01 01:00+00", "2")])
     monkeypatch.setenv("METERBILL_DSN", db_dsn)
     runner = CliRunner()
+    out = runner.invoke(app, ["status"])
+    assert out.exit_code == 0, out.output
+    assert "readings_daily: never refreshed" in out.output
     out = runner.invoke(app, ["refresh", "--up-to", "2026-02-02T00:00:00+00:00"])
     assert out.exit_code == 0, out.output
     assert "readings_hourly refreshed to 2026-02-02T00:00:00+00:00" in out.output
