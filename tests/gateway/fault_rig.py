@@ -49,7 +49,7 @@ REPO = Path(__file__).resolve().parents[2]
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 REG_ENERGY_IMPORT = 0x0048
 INTERVAL_S = 60
-SPEED = 300.0  # one 60 s cycle every 0.2 s of real time
+SPEED = 600.0  # one 60 s cycle every 0.1 s of real time
 
 
 def float32_words(value: float) -> tuple[int, int]:

@@ -1,7 +1,7 @@
 """Fault scenario 2: Mosquitto restarted during a burst, with the MQTT uplink.
 
 The gateway (a real process) buffers while the broker is down, then sends its
-backlog in one batch per cycle to a real ``meterbill ingest run`` worker
+backlog in batches of four cycles to a real ``meterbill ingest run`` worker
 through a real Mosquitto.  In the middle of that burst the broker is killed
 (no persistence: every session and queued message is lost) and started again
 on the same port.  At the end the rows in ``readings`` are exactly the
@@ -72,15 +72,15 @@ def test_mosquitto_restarted_during_a_burst(
     worker: subprocess.Popen[str] | None = None
     try:
         config = write_config(tmp_path / "gateway.toml", rig=the_rig, db_dsn=db_dsn,
-                              serials=building, anchor_unix_s=time.time(), batch_size=3,
+                              serials=building, anchor_unix_s=time.time(), batch_size=12,
                               mqtt=(broker.port, prefix))
         gw = GatewayProcess(config)
-        gw.wait_status(lambda s: s["buffer"]["depth"] >= 60 and s["delivery_failures"] >= 1,
+        gw.wait_status(lambda s: s["buffer"]["depth"] >= 48 and s["delivery_failures"] >= 1,
                        "a backlog while the broker is down")
         broker.start()
         worker = start_worker(broker.port, prefix, db_dsn)
-        burst = gw.wait_status(lambda s: s["readings_acknowledged"] >= 3
-                               and s["buffer"]["depth"] >= 30, "the burst to start")
+        burst = gw.wait_status(lambda s: s["readings_acknowledged"] >= 12
+                               and s["buffer"]["depth"] >= 24, "the burst to start")
         broker.kill()
         broker.start()
         gw.wait_status(lambda s: s["cycles"] >= burst["cycles"] + 3
@@ -88,8 +88,9 @@ def test_mosquitto_restarted_during_a_burst(
         assert gw.terminate() == 0, gw.log()
         final = gw.status()
         assert final is not None and final["uplink"]["kind"] == "mqtt"
-        # the restart cost at least one batch its acknowledgement: it was sent again
-        assert final["delivery_failures"] > burst["delivery_failures"]
+        # (the batch in flight at the kill is either re-published by the client on
+        # reconnect or times out and is sent again; both are correct, so neither is asserted)
+        assert final["readings_acknowledged"] > burst["readings_acknowledged"]
     finally:
         if worker is not None:
             worker.terminate()

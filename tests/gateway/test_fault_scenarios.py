@@ -2,8 +2,8 @@
 
 Each test ends by comparing the set of rows in ``readings`` with the set of
 readings the simulated meters served (see ``fault_rig``): equal, and no
-reading stored twice.  Simulated time runs 300× real time (a 60 s cycle every
-0.2 s), so each scenario covers tens of cycles in a few seconds.
+reading stored twice.  Simulated time runs 600× real time (a 60 s cycle every
+0.1 s), so each scenario covers tens of cycles in a few seconds.
 """
 
 from __future__ import annotations
