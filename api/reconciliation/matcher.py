@@ -142,7 +142,9 @@ def normalize_name(name: str | None) -> str:
 def normalize_iban(value: str | None) -> str | None:
     if not value:
         return None
-    compact = _NON_ALNUM.sub("", value.upper())
+    compact = value.replace(" ", "").upper()
+    if not compact.isalnum():
+        compact = _NON_ALNUM.sub("", compact)
     return compact or None
 
 
@@ -194,7 +196,31 @@ class Matcher:
         """Match ``payments`` in booking order (so N:1 and partial payments add up)."""
         out = MatchRun()
         ordered = sorted(payments, key=lambda p: (p.booking_date or date.min, p.id))
+        by_reference = self.by_reference
+        matches = out.matches
         for payment in ordered:
+            # Fast path for the most common case (a structured reference naming an open
+            # invoice of exactly that amount): the same outcome as the general path below,
+            # without its generality; most payments in a SEPA country take it.
+            if payment.credit_debit == CREDIT and not payment.reversal:
+                ref = payment.creditor_reference
+                rule, confidence = "creditor_reference", 1.0
+                if ref:
+                    inv = by_reference.get(ref)
+                else:
+                    text = payment.remittance
+                    found = (self._numbers_in(text.upper()) if text and "RF" not in text.upper()
+                             else [])
+                    inv = found[0] if len(found) == 1 else None
+                    rule, confidence = "invoice_number", 0.97
+                if (inv is not None and inv.open_minor == payment.amount_minor
+                        and inv.currency == payment.currency and inv.open_minor > 0):
+                    allocations = [Allocation(inv.id, inv.tenant_id, inv.open_minor)]
+                    inv.open_minor = 0
+                    self.paid_by[inv.id].append(payment)
+                    self._remember(payment, allocations, skip_paid_by=True)
+                    matches.append(Match(payment.id, rule, confidence, allocations))
+                    continue
             if payment.credit_debit != CREDIT or payment.reversal:
                 match = self._return(payment, out)
                 if match is not None:
@@ -391,11 +417,14 @@ class Matcher:
             self.paid_by[inv.id].append(p)
         self._remember(p, match.allocations)
 
-    def _remember(self, p: Payment, allocations: list[Allocation]) -> None:
+    def _remember(self, p: Payment, allocations: list[Allocation],
+                  skip_paid_by: bool = False) -> None:
         if p.end_to_end_id and p.end_to_end_id.upper() != "NOTPROVIDED":
             self.credit_by_e2e[p.end_to_end_id] = (p, allocations)
         key = (p.mandate_id, normalize_iban(p.counterparty_account), p.amount_minor)
         self.credit_by_key[key] = (p, allocations)
+        if skip_paid_by:
+            return
         for a in allocations:
             if a.invoice_id is not None and p not in self.paid_by[a.invoice_id]:
                 self.paid_by[a.invoice_id].append(p)
