@@ -189,7 +189,10 @@ def authorize_unit(conn: psycopg.Connection, user: PortalUser, unit_id: int, act
 
 def current_portal_user(request: Request, conn: TxConn) -> PortalUser:
     """The identity dependency of every portal route: 401 without a live session."""
-    value = request.cookies.get(SECURE_SESSION_COOKIE) or request.cookies.get(SESSION_COOKIE)
+    # Over https only the __Host- cookie counts: a plain-http cookie could have been
+    # planted by a network attacker (cookie tossing) to sign the victim into their account.
+    value = request.cookies.get(SECURE_SESSION_COOKIE) if is_https(request) \
+        else request.cookies.get(SESSION_COOKIE)
     session_id = verify_session(_request_key(request), value, int(time.time())) if value else None
     user = load_portal_user(conn, session_id) if session_id else None
     if user is None:

@@ -238,3 +238,21 @@ def test_bill_pdf_has_the_same_amounts(client: TestClient, portal_world: PortalW
         assert f"{cents // 100}.{cents % 100:02d} EUR" in text
     other = _get(client, portal_world, f"/portal/bills/{portal_world.b.unit_id}/2026-03/pdf")
     assert other.status_code == 404
+
+
+def test_over_https_the_cookie_is_secure_host_only(portal_world: PortalWorld) -> None:
+    with TestClient(portal_app(portal_world.dsn), base_url="https://testserver") as secure:
+        form = secure.get("/portal/login")
+        signed_in = secure.post("/portal/login", data={
+            "csrf_token": _csrf(form.text), "email": portal_world.a.email,
+            "password": PASSWORD}, follow_redirects=False)
+        assert signed_in.status_code == 303
+        cookie = next(c for c in signed_in.headers.get_list("set-cookie")
+                      if c.startswith("__Host-mb_portal="))
+        assert "Secure" in cookie and "HttpOnly" in cookie and "Path=/" in cookie
+        assert "Domain" not in cookie
+        assert secure.get("/portal/", follow_redirects=False).status_code == 200
+        # A plain cookie (settable over http by anyone on the network) does not count.
+        secure.cookies.clear()
+        secure.cookies.set(SESSION_COOKIE, portal_world.a.cookie)
+        assert secure.get("/portal/", follow_redirects=False).status_code == 303
