@@ -26,12 +26,15 @@ Rules, so the numbers can be pasted into an issue as they are:
   ``extra_info["bandwidth_reference"]`` (e.g. a STREAM triad), every entry
   with bytes also shows its fraction of that entry's GB/s.
 
-The exit status is pytest's (or 0 with ``--from-json``).
+The 1-minute load average before and after the run is printed too: on a
+shared machine it says how far the medians can be trusted.  The exit status
+is pytest's (or 0 with ``--from-json``).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections import defaultdict
@@ -64,8 +67,12 @@ def _format_time(seconds: float) -> str:
     return f"{seconds * 1e6:.1f} µs"
 
 
-def report(data: dict[str, Any]) -> str:
-    """Render the per-group tables for a pytest-benchmark JSON document."""
+def report(data: dict[str, Any], load: str | None = None) -> str:
+    """Render the per-group tables for a pytest-benchmark JSON document.
+
+    ``load`` (the 1-minute load average before and after the run) is printed
+    with the machine: on a shared machine it says how far to trust medians.
+    """
     groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for bench in data.get("benchmarks", []):
         groups[bench.get("group") or "(no group)"].append(bench)
@@ -73,6 +80,8 @@ def report(data: dict[str, Any]) -> str:
     machine = data.get("machine_info", {})
     cpu = machine.get("cpu", {}).get("brand_raw", "?")
     lines.append(f"machine: {cpu}, {machine.get('cpu', {}).get('count', '?')} CPUs")
+    if load:
+        lines.append(f"load average (1 min): {load}")
     for group in sorted(groups):
         entries = sorted(groups[group], key=_median_s)
         base, why = _baseline(entries)
@@ -121,6 +130,7 @@ def main(argv: list[str]) -> int:
         else:
             passthrough.append(arg)
     json_path.unlink(missing_ok=True)  # never report a previous run's numbers
+    load_before = os.getloadavg()[0]
     command = [
         sys.executable, "-m", "pytest", str(ROOT / "benchmarks"),
         f"--benchmark-json={json_path}", *passthrough,
@@ -129,7 +139,8 @@ def main(argv: list[str]) -> int:
     if not json_path.exists():
         print(f"report.py: pytest wrote no {json_path}", file=sys.stderr)
         return status or 1
-    print(report(json.loads(json_path.read_text())))
+    load = f"{load_before:.2f} before, {os.getloadavg()[0]:.2f} after"
+    print(report(json.loads(json_path.read_text()), load))
     return status
 
 
