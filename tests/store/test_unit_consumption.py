@@ -136,3 +136,20 @@ def test_night_flow_is_judged_in_the_buildings_local_night(store_conn: psycopg.C
     assert stored[0] == datetime(2026, 6, 10, tzinfo=UTC)
     assert stored[1] == datetime(2026, 6, 10, 3, tzinfo=UTC)
     assert "leak suspected" in stored[2]
+
+
+def test_estimate_is_stored_flagged_with_its_basis(store_conn: psycopg.Connection) -> None:
+    from api.store.unit_consumption import store_estimate
+    from billing_core.consumption import ComparableRoom, estimate_from_comparable_rooms
+
+    b, units = make_building(store_conn)
+    start, end = datetime(2026, 1, 1, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC)
+    estimate = estimate_from_comparable_rooms("U1", D(50), start, end,
+                                              [ComparableRoom("U2", D(50), D("1234.5"))])
+    figure_id = store_estimate(store_conn, b, units[0], "heat", "energy_kwh", "kWh", estimate)
+    row = store_conn.execute("SELECT quantity, estimated, method, provenance"
+                             " FROM consumption_figures WHERE id = %s", (figure_id,)).fetchone()
+    assert row is not None
+    assert row[0] == D("1234.5") and row[1] is True and row[2] == "estimated_comparable_rooms"
+    assert row[3]["estimation"]["comparable_units"] == "U2"
+    assert row[3]["flags"][0]["kind"] == "estimated"
