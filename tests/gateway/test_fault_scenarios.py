@@ -217,3 +217,25 @@ def test_sighup_reloads_the_config_and_keeps_the_buffer(
     assert gw.terminate() == 0, gw.log()
     rows = assert_stored_equals_served(db_dsn, the_rig)
     assert {serial for serial, _, _ in rows} == set(building.values())
+
+
+def test_sigterm_while_offline_keeps_the_rest_for_the_next_start(
+        tmp_path: Path, db_dsn: str, building: dict[int, str], the_rig: Rig) -> None:
+    the_rig.set_proxy("refuse")
+    config = write_config(tmp_path / "gateway.toml", rig=the_rig, db_dsn=db_dsn,
+                          serials=building, anchor_unix_s=time.time())
+    config.write_text(config.read_text().replace("[uplink]\n", "[uplink]\ndrain_seconds = 0.5\n"))
+    gw = GatewayProcess(config)
+    gw.wait_status(lambda s: s["buffer"]["depth"] >= 9, "readings buffered while offline")
+    assert gw.terminate() == 0, gw.log()  # drains for 0.5 s, cannot deliver, exits cleanly
+    left = gw.status()
+    assert left is not None and left["running"] is False and left["buffer"]["depth"] >= 9
+    assert "drain timed out" in gw.log()
+    assert db_count(db_dsn) == 0
+
+    the_rig.set_proxy("pass")
+    again = GatewayProcess(config)
+    again.wait_status(lambda s: s["buffer"]["depth"] == 0 and s["readings_acknowledged"]
+                      >= left["buffer"]["depth"], "the kept readings to be delivered")
+    assert again.terminate() == 0, again.log()
+    assert_stored_equals_served(db_dsn, the_rig)
