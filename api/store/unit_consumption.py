@@ -39,6 +39,7 @@ from billing_core.consumption import (
     MeterSegment,
     PeriodConsumption,
     Reading,
+    RegisterKind,
     RegisterSpec,
     ValidationRules,
     build_curve,
@@ -152,14 +153,26 @@ def meter_consumption(conn: psycopg.Connection, meters: list[ChainMeter],
                       exchanges: list[MeterExchange], register: str, start: datetime,
                       end: datetime, spec: RegisterSpec | None = None,
                       flags: tuple[Flag, ...] = ()) -> PeriodConsumption:
-    """Consumption of a meter chain over [start, end), edges interpolated."""
+    """Consumption of a meter chain over [start, end), edges interpolated.
+
+    Interval registers (load profiles) are summed, so they need every value
+    in the period: their raw readings are read (the months of the period
+    only); the rollups' first/last values say nothing about a sum.
+    """
     spec = spec or RegisterSpec()
     segments = []
     for meter in meters:
         found: dict[datetime, Reading] = {}
-        for r in [*_edge_readings(conn, meter, register, start),
-                  *_inner_points(conn, meter, register, start, end),
-                  *_edge_readings(conn, meter, register, end)]:
+        if spec.kind is RegisterKind.INTERVAL:
+            assert spec.interval is not None
+            rows = conn.execute(PERIOD_READINGS_SQL, (meter.meter_id, register, start,
+                                                      end + spec.interval)).fetchall()
+            points = [Reading(r[0], Decimal(r[1]), meter.serial) for r in rows]
+        else:
+            points = [*_edge_readings(conn, meter, register, start),
+                      *_inner_points(conn, meter, register, start, end),
+                      *_edge_readings(conn, meter, register, end)]
+        for r in points:
             found[r.read_at] = r
         segments.append(MeterSegment(meter.serial, sorted(found.values(),
                                                           key=lambda r: r.read_at), spec))

@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal as D
 
 import psycopg
 import pytest
 
 from api.errors import NotFoundError
-from api.store import refresh_rollups, store_figure, unit_consumption, validate_meter
-from billing_core.consumption import FlagKind, RegisterSpec
+from api.store import (
+    building_common_share,
+    refresh_rollups,
+    store_figure,
+    unit_consumption,
+    validate_meter,
+)
+from api.store.unit_consumption import store_estimate
+from billing_core.consumption import (
+    ComparableRoom,
+    FlagKind,
+    RegisterKind,
+    RegisterSpec,
+    estimate_from_comparable_rooms,
+)
 from tests.store.building import add_meter, add_readings, make_building
 
 
@@ -99,8 +112,6 @@ def test_unit_without_meter_of_the_medium_is_not_found(store_conn: psycopg.Conne
 
 def test_building_common_share_is_main_minus_units_and_flags_high_losses(
         store_conn: psycopg.Connection) -> None:
-    from api.store.building_common_share import building_common_share
-
     b, units = make_building(store_conn)
     main = add_meter(store_conn, b, "MAIN", None)
     e1 = add_meter(store_conn, b, "E1", units[0])
@@ -139,9 +150,6 @@ def test_night_flow_is_judged_in_the_buildings_local_night(store_conn: psycopg.C
 
 
 def test_estimate_is_stored_flagged_with_its_basis(store_conn: psycopg.Connection) -> None:
-    from api.store.unit_consumption import store_estimate
-    from billing_core.consumption import ComparableRoom, estimate_from_comparable_rooms
-
     b, units = make_building(store_conn)
     start, end = datetime(2026, 1, 1, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC)
     estimate = estimate_from_comparable_rooms("U1", D(50), start, end,
@@ -153,3 +161,21 @@ def test_estimate_is_stored_flagged_with_its_basis(store_conn: psycopg.Connectio
     assert row[0] == D("1234.5") and row[1] is True and row[2] == "estimated_comparable_rooms"
     assert row[3]["estimation"]["comparable_units"] == "U2"
     assert row[3]["flags"][0]["kind"] == "estimated"
+
+
+def test_interval_register_is_summed_from_raw_values(store_conn: psycopg.Connection) -> None:
+    b, units = make_building(store_conn)
+    meter = add_meter(store_conn, b, "L1", units[0])
+    # a load profile: 0.25 kWh in each quarter hour ending at read_at, for two days
+    store_conn.execute(
+        """INSERT INTO readings (meter_id, register, read_at, value)
+           SELECT %s, 'energy_interval_kwh', '2026-08-01 00:15+00'::timestamptz
+                      + i * INTERVAL '15 min', 0.25
+             FROM generate_series(0, 191) i""", (meter,))
+    refresh_rollups(store_conn, up_to=datetime(2026, 8, 3, tzinfo=UTC))
+    spec = RegisterSpec(kind=RegisterKind.INTERVAL, interval=timedelta(minutes=15))
+    result = unit_consumption(store_conn, units[0], datetime(2026, 8, 1, 6, tzinfo=UTC),
+                              datetime(2026, 8, 2, 6, 7, 30, tzinfo=UTC),
+                              register="energy_interval_kwh", spec=spec)
+    # 24 h at 1 kWh/h, plus half of the quarter hour 06:00-06:15 (0.125)
+    assert result.figure.quantity == D("24.125")
