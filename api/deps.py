@@ -42,6 +42,7 @@ from api.permissions import ROUTES, RoutePermission
 _bearer = HTTPBearer(auto_error=False, description="Access token (JWT) or API key")
 
 _UNLISTED = RoutePermission("route:unlisted")
+BIGINT_MAX = 2**63 - 1
 
 
 def request_context(request: Request) -> RequestContext:
@@ -84,11 +85,15 @@ def _period_dates(request: Request) -> tuple[date, date] | None:
     return None
 
 
+def _is_id(raw: str) -> bool:
+    return raw.isascii() and raw.isdigit()
+
+
 def _place(conn: psycopg.Connection, param: str, raw: str) -> tuple[Place | None, str]:
     """Where the object named by path parameter ``param`` sits (None if it does not exist)."""
     noun = param.removesuffix("_id")
     detail = f"{noun} {raw} not found"
-    if not raw.isdigit():
+    if not _is_id(raw) or int(raw) > BIGINT_MAX:  # no such row; PostgreSQL would refuse it
         return None, detail
     if param == "unit_id":
         row = conn.execute("SELECT * FROM meterbill_unit_place(%s)", (int(raw),)).fetchone()
@@ -122,7 +127,7 @@ def authorize(
         raw = str(request.path_params.get(perm.target, ""))
         place, detail = _place(conn, perm.target, raw)
         if place is None:
-            if not raw.isdigit():
+            if not _is_id(raw):
                 return principal  # not an id at all: the route answers 422
             raise NotFoundError(detail)
     else:

@@ -89,3 +89,17 @@ def test_expensive_routes_are_limited_per_caller_with_retry_after(
         assert 1 <= int(limited.headers["retry-after"]) <= 60
         # Cheap routes are not counted.
         assert client.get("/units", headers=headers).status_code == 200
+
+
+def test_odd_ids_and_nul_characters_are_client_errors(client: TestClient, auth_dsn: str,
+                                                      auth_settings: AuthSettings) -> None:
+    admin = bearer(auth_dsn, auth_settings, make_user(auth_dsn, "odd@hard.example",
+                                                      ("admin", {})))
+    for unit in ("9223372036854775808", "99999999999999999999999"):
+        response = client.get(f"/units/{unit}/bill", params={"period": "2026-03"}, headers=admin)
+        assert response.status_code == 404
+    assert client.get("/units/\u00b2/bill", params={"period": "2026-03"},
+                      headers=admin).status_code == 422
+    nul = client.post("/auth/login", json={"email": "a\u0000b@c", "password": "x"})
+    assert nul.status_code == 422
+    assert nul.json()["field"] == "body.email"
