@@ -1,11 +1,15 @@
 """Consumption for any period, valued at its edges, with linear interpolation to the cut-off.
 
-HeizkostenV §9b and BetrKV bills need the consumption between two cut-off
-dates (Stichtage) on which, as a rule, no meter was read.  The value at an
-edge is then interpolated linearly in time between the last reading before
-and the first reading after it; with a reading exactly on the edge, that
-reading is used.  Interpolation happens on the consumption curve (see
-``register_curve``), so it also works across a rollover or an exchange.  No
+Bills need the consumption between two cut-off dates (Stichtage: the
+billing period's ends, a tenant's move-in and move-out) on which, as a rule,
+no meter was read.  The value at an edge is then interpolated linearly in
+time between the last reading before and the first reading after it; with a
+reading exactly on the edge, that reading is used.  (For heating at a tenant
+change without an interim reading, HeizkostenV §9b (2) prescribes splitting
+by degree days rather than by time: that weighting belongs to the caller and
+is not done here; the method recorded says "linear_interpolation".)
+Interpolation happens on the consumption curve (see ``register_curve``), so
+it also works across a rollover or an exchange.  No
 extrapolation: an edge outside the readings is not a measurement and goes to
 estimation (``estimation``), which is flagged.
 
