@@ -142,6 +142,12 @@ def test_tenant_sees_consumption_and_bill_in_german_and_chinese(
     page.screenshot(path=str(tmp_path / "consumption-zh.png"), full_page=True)
     _assert_png_not_blank(tmp_path / "consumption-zh.png")
 
+    # And Norwegian: words and the decimal comma of nb.
+    page.get_by_role("link", name="Norsk bokmål（挪威语）").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Forbruk")
+    expect(page.get_by_role("row", name="mars 2026").get_by_role("cell").first).to_have_text(
+        format_decimal(used, format="#,##0.0", locale="nb_NO"))
+
     # Another tenant's bill does not exist for this one.
     other = page.goto(f"{base_url}/portal/bills/{portal_world.b.unit_id}/2026-03?lang=zh")
     assert other is not None and other.status == 404
