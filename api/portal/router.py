@@ -22,6 +22,7 @@ from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
+from markupsafe import Markup
 
 from api.auth import sessions
 from api.auth.errors import AccountLockedError, AuthenticationError, SecondFactorRequired
@@ -49,6 +50,7 @@ router = APIRouter(prefix="/portal", tags=["portal"], include_in_schema=False)
 # Without a session: the sign-in form (it is how one gets one) and the stylesheet.
 PUBLIC_PORTAL_ROUTES = frozenset({"/portal/login", "/portal/static/portal.css"})
 
+
 def _translator(request: Request, user: PortalUser) -> Translator:
     return Translator(choose_language(request.query_params.get("lang"), user.language,
                                       request.headers.get("accept-language")))
@@ -73,8 +75,8 @@ def _not_found(request: Request, user: PortalUser, t: Translator) -> Response:
                   csrf=_csrf(request, user), status_code=404, message=t("error.not_found_text"))
 
 
-def _month_key(first_day: object) -> str:
-    return f"{first_day.year:04d}-{first_day.month:02d}"  # type: ignore[attr-defined]
+def _month_key(first_day: date) -> str:
+    return f"{first_day.year:04d}-{first_day.month:02d}"
 
 
 @router.get("/")
@@ -89,7 +91,7 @@ def home(request: Request, conn: TxConn, user: CurrentPortalUser) -> Response:
                   units=units, latest=latest, open_tickets=service.open_tickets(conn, user))
 
 
-def _chart(t: Translator, series: MeterSeries) -> object:
+def _chart(t: Translator, series: MeterSeries) -> Markup:
     months = [t.month_short(m.month) for m in series.months]
     medium = t(f"medium.{series.medium}")
     return charts.bar_chart_svg(
