@@ -134,7 +134,14 @@ class IngestWorker:
 
     def _write_loop(self) -> None:
         while (item := self._inbox.get()) is not None:
-            ack = self._store(item.gateway_id, item.decoded)
+            try:
+                ack = self._store(item.gateway_id, item.decoded)
+            except Exception as exc:  # a bug must not silently stop this worker taking batches
+                log.exception("ingest worker %s: storing a batch failed", self.client_id)
+                self._drop_database()
+                self.stats.batches_retry += 1
+                ack = BatchAck(item.decoded.batch_id, "retry",
+                               error=f"ingest worker error: {exc}")
             self._conn.publish(self.settings.ack_topic(item.gateway_id), encode_ack(ack), qos=1)
             if item.qos > 0:
                 self._conn.ack(item.mid, item.qos)

@@ -7,8 +7,9 @@ Flow per batch (``deliver``):
 2. publish the batch (``gateway.mqtt_payload``) with QoS 1 to
    ``meterbill/<prefix>/ingest/<gateway_id>``;
 3. wait for the answer on ``meterbill/<prefix>/ack/<gateway_id>`` carrying
-   this ``batch_id``: ``stored`` returns; ``rejected`` or ``retry`` raise
-   ``UplinkError`` with the worker's reason; no answer within
+   this ``batch_id``: ``stored`` returns; ``rejected`` raises
+   ``BatchRejectedError`` (an ``UplinkError``: re-sending cannot help),
+   ``retry`` an ``UplinkError`` with the worker's reason; no answer within
    ``ack_timeout_seconds`` raises ``UplinkError`` too.
 
 What makes delivery exactly-once end to end: the buffer keeps a batch until
@@ -39,6 +40,21 @@ from gateway.mqtt_payload import BatchAck, PayloadError, decode_ack, encode_batc
 from gateway.uplink import ReadingBatch
 
 CONTENT_TYPE = "application/vnd.meterbill.batch+json; v=1"
+# Encoding a batch this large would hold up the event loop: done in a thread.
+_ENCODE_IN_THREAD_READINGS = 2000
+
+
+class BatchRejectedError(UplinkError):
+    """The ingest worker refused the batch as it is (malformed, or refused by the database).
+
+    Sending it again cannot succeed; the caller decides what to do with it
+    (set it aside and count it).  Other ``UplinkError``s are worth a retry.
+    """
+
+    def __init__(self, batch_id: str, reason: str) -> None:
+        super().__init__(f"batch {batch_id} rejected by the ingest worker: {reason}")
+        self.batch_id = batch_id
+        self.reason = reason
 
 
 class MqttUplink:
@@ -93,7 +109,10 @@ class MqttUplink:
             properties.ContentType = CONTENT_TYPE
             properties.ResponseTopic = self._ack_topic
             properties.CorrelationData = batch.batch_id.encode()
-            self._conn.publish(self._topic, encode_batch(batch), qos=1, properties=properties)
+            payload = (await asyncio.to_thread(encode_batch, batch)
+                       if len(batch.readings) > _ENCODE_IN_THREAD_READINGS
+                       else encode_batch(batch))
+            self._conn.publish(self._topic, payload, qos=1, properties=properties)
             try:
                 ack = await asyncio.wait_for(future, max(0.0, deadline - loop.time()))
             except TimeoutError:
@@ -107,7 +126,7 @@ class MqttUplink:
                 if not entries:
                     self._waiting.pop(batch.batch_id, None)
         if ack.status == "rejected":
-            raise UplinkError(f"batch {batch.batch_id} rejected by the ingest worker: {ack.error}")
+            raise BatchRejectedError(batch.batch_id, ack.error)
         if ack.status == "retry":
             raise UplinkError(f"batch {batch.batch_id} not stored, to be sent again: {ack.error}")
 

@@ -16,7 +16,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from gateway.errors import UplinkError
 from gateway.ingest_worker import IngestWorker
 from gateway.mqtt_connection import MqttSettings
-from gateway.mqtt_uplink import MqttUplink
+from gateway.mqtt_uplink import BatchRejectedError, MqttUplink
 from gateway.reading import Reading
 from gateway.uplink import ReadingBatch
 from tests.ingest.conftest import stored_readings
@@ -84,7 +84,7 @@ def test_a_batch_the_database_refuses_is_rejected_and_nothing_written(
         serials: list[str]) -> None:
     good = Reading(serials[0], "energy_import_kwh", T0, Decimal("1"))
     bad = Reading(serials[1], "Energy Import", T0, Decimal("2"))
-    with pytest.raises(UplinkError, match=r"batch 7 rejected by the ingest worker: .*check"):
+    with pytest.raises(BatchRejectedError, match=r"batch 7 rejected by the ingest worker: .*check"):
         asyncio.run(deliver_all(MqttUplink(mqtt_settings, "gw-1"),
                                 [ReadingBatch("gw-1", "7", (good, bad))]))
     assert stored_readings(ingest_dsn, serials) == []
@@ -183,3 +183,13 @@ def test_gateway_id_must_be_one_topic_level(mqtt_settings: MqttSettings) -> None
         MqttUplink(mqtt_settings, "gw/1")
 
 
+
+
+def test_a_large_batch_round_trips_exactly(
+        worker: IngestWorker, mqtt_settings: MqttSettings, ingest_dsn: str,
+        serials: list[str]) -> None:
+    """5,000 readings in one batch: encoded off the event loop, one COPY on the server."""
+    batches = make_batches("gw-1", serials, 1, per_batch_cycles=1000)
+    asyncio.run(deliver_all(MqttUplink(mqtt_settings, "gw-1"), batches))
+    assert stored_readings(ingest_dsn, serials) == expected_rows(batches)
+    assert worker.stats.readings_inserted == 5000
