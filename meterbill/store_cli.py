@@ -1,4 +1,4 @@
-"""``meterbill store refresh|status|retention``: the readings store's maintenance commands.
+"""``meterbill store refresh|status|validate|retention``: the readings store's maintenance.
 
 Mounted by the CLI root as ``meterbill store``.  On the native path a cron
 job or systemd timer runs ``store refresh`` and ``store retention apply``;
@@ -22,6 +22,7 @@ from api.store import (
     rollup_state,
     set_retention,
     storage_kind,
+    validate_meter,
 )
 from meterbill.cli_support import ConfigOption, clear_errors, settings_from
 from meterbill.database import DatabaseHandle
@@ -87,6 +88,34 @@ def status(config: ConfigOption = None) -> None:
                 typer.echo(f"{name}: refreshed to {refreshed_to.isoformat()} (at {when})")
         for relation, keep in retention_settings(conn).items():
             typer.echo(f"retention {relation}: {'forever' if keep is None else keep}")
+
+
+@app.command()
+def validate(config: ConfigOption = None,
+             start: str = typer.Option(..., "--from", help="ISO date-time with zone."),
+             end: str = typer.Option(..., "--to", help="ISO date-time with zone (exclusive)."),
+             serial: str = typer.Option(None, "--meter", help="One meter (default: all).")
+             ) -> None:
+    """Validate readings in a period and store the flags (negative, stuck, spike, gap, …)."""
+    settings = settings_from(config)
+    lo, hi = _when(start), _when(end)
+    with clear_errors(), DatabaseHandle(settings) as db, \
+            psycopg.connect(db.dsn, autocommit=True) as conn:
+        meters = conn.execute("SELECT id, serial FROM meters WHERE %s::text IS NULL"
+                              " OR serial = %s ORDER BY serial", (serial, serial)).fetchall()
+        if serial is not None and not meters:
+            raise InvalidRequestError(f"meter {serial!r} not found", field="meter")
+        total = 0
+        for meter_id, meter_serial in meters:
+            registers = conn.execute(
+                "SELECT DISTINCT register FROM readings WHERE meter_id = %s"
+                " AND read_at >= %s AND read_at < %s ORDER BY 1", (meter_id, lo, hi)).fetchall()
+            for (register,) in registers:
+                for flag in validate_meter(conn, meter_id, register, lo, hi):
+                    typer.echo(f"{meter_serial} {register} {flag.kind} "
+                               f"{flag.start.isoformat()} .. {flag.end.isoformat()}: {flag.reason}")
+                    total += 1
+    typer.echo(f"{total} flags stored")
 
 
 @retention_app.command("set")
