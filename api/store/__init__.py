@@ -6,7 +6,11 @@ hypertable with continuous aggregates, or native partitions with
 materialized rollups): ``storage_kind`` says which one a database uses.
 """
 
-from api.store.building_common_share import BuildingCommonShare, building_common_share
+from api.store.building_common_share import (
+    BuildingCommonShare,
+    building_common_share,
+    store_common_share,
+)
 from api.store.retention import RetentionResult, apply_retention, retention_settings, set_retention
 from api.store.rollups import ROLLUPS, RollupRefresh, refresh_rollups, rollup_state, storage_kind
 from api.store.unit_consumption import (
@@ -35,6 +39,7 @@ __all__ = [
     "rollup_state",
     "set_retention",
     "storage_kind",
+    "store_common_share",
     "store_figure",
     "unit_consumption",
     "validate_meter",

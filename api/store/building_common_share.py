@@ -10,6 +10,7 @@ explained line by line.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -17,7 +18,12 @@ from decimal import Decimal
 import psycopg
 
 from api.errors import NotFoundError
-from api.store.unit_consumption import ChainMeter, meter_consumption, unit_consumption
+from api.store.unit_consumption import (
+    ChainMeter,
+    meter_consumption,
+    store_flag,
+    unit_consumption,
+)
 from billing_core.consumption import (
     CommonShare,
     PeriodConsumption,
@@ -32,6 +38,9 @@ class BuildingCommonShare:
     share: CommonShare
     main: PeriodConsumption
     units: dict[int, PeriodConsumption]
+    main_meter: ChainMeter
+    medium: str
+    register: str
 
 
 def building_common_share(conn: psycopg.Connection, building_id: int, start: datetime,
@@ -60,4 +69,40 @@ def building_common_share(conn: psycopg.Connection, building_id: int, start: dat
     share = common_share(str(building_id), start, end, main.quantity,
                          {str(u): f.quantity for u, f in units.items()}, losses_range,
                          main_meter.serial)
-    return BuildingCommonShare(share, main, units)
+    return BuildingCommonShare(share, main, units, main_meter, medium, register)
+
+
+def store_common_share(conn: psycopg.Connection, result: BuildingCommonShare) -> int:
+    """Keep the common share as a building figure (no unit) with its provenance and flags.
+
+    The provenance holds the main meter's edges and readings, every unit's
+    quantity and method, and the losses ratio, so the common line of a bill
+    can be traced to the readings on both sides.
+    """
+    share = result.share
+    provenance = result.main.provenance.as_dict()
+    provenance["method"] = "main_minus_sub_meters"
+    provenance["main_quantity"] = str(share.main_quantity)
+    provenance["units"] = {str(u): {"quantity": str(f.quantity), "method": f.method,
+                                    "flags": [fl.as_dict() for fl in f.flags]}
+                           for u, f in result.units.items()}
+    provenance["losses_ratio"] = str(share.losses_ratio)
+    provenance["flags"] = [f.as_dict() for f in (*result.main.flags, *share.flags)]
+    row = conn.execute(
+        """INSERT INTO consumption_figures
+               (building_id, unit_id, meter_id, medium, register, period_start, period_end,
+                quantity, physical_unit, method, estimated, provenance)
+           VALUES (%s, NULL, %s, %s, %s, %s, %s, %s, %s, 'main_minus_sub_meters',
+                   %s, %s) RETURNING id""",
+        (result.main_meter.building_id, result.main_meter.meter_id, result.medium,
+         result.register, share.start, share.end, share.common_quantity,
+         result.main_meter.physical_unit,
+         result.main.estimated or any(f.estimated for f in result.units.values()),
+         json.dumps(provenance))).fetchone()
+    assert row is not None
+    figure_id = int(row[0])
+    for flag in (*result.main.flags, *share.flags):
+        flag_id = store_flag(conn, result.main_meter.meter_id, result.register, flag)
+        conn.execute("INSERT INTO consumption_figure_flags (figure_id, flag_id) VALUES (%s, %s)"
+                     " ON CONFLICT DO NOTHING", (figure_id, flag_id))
+    return figure_id

@@ -229,11 +229,12 @@ def validate_meter(conn: psycopg.Connection, meter_id: int, register: str, start
                                                for r in rows], spec or RegisterSpec())])
     flags = validate(curve, medium, rules)
     for flag in flags:
-        _store_flag(conn, meter_id, register, flag)
+        store_flag(conn, meter_id, register, flag)
     return flags
 
 
-def _store_flag(conn: psycopg.Connection, meter_id: int, register: str, flag: Flag) -> int:
+def store_flag(conn: psycopg.Connection, meter_id: int, register: str, flag: Flag) -> int:
+    """Insert or refresh one flag (unique per meter, register, rule and interval); its id."""
     row = conn.execute(
         """INSERT INTO consumption_flags
                (meter_id, register, interval_start, interval_end, kind, reason, details)
@@ -264,7 +265,7 @@ def store_figure(conn: psycopg.Connection, result: UnitConsumption) -> int:
     figure_id = int(row[0])
     for flag in figure.flags:
         meter_id = meter_ids.get(flag.meter_serial, result.meters[-1].meter_id)
-        flag_id = _store_flag(conn, meter_id, result.register, flag)
+        flag_id = store_flag(conn, meter_id, result.register, flag)
         conn.execute("INSERT INTO consumption_figure_flags (figure_id, flag_id) VALUES (%s, %s)"
                      " ON CONFLICT DO NOTHING", (figure_id, flag_id))
     return figure_id

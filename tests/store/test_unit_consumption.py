@@ -12,6 +12,7 @@ from api.errors import NotFoundError
 from api.store import (
     building_common_share,
     refresh_rollups,
+    store_common_share,
     store_figure,
     unit_consumption,
     validate_meter,
@@ -127,6 +128,17 @@ def test_building_common_share_is_main_minus_units_and_flags_high_losses(
     assert result.share.losses_ratio == D("0.3")
     assert [f.kind for f in result.share.flags] == [FlagKind.LOSSES_RATIO]
     assert result.share.flags[0].meter_serial == "MAIN"
+    figure_id = store_common_share(store_conn, result)
+    row = store_conn.execute("SELECT unit_id, quantity, method, provenance FROM"
+                             " consumption_figures WHERE id = %s", (figure_id,)).fetchone()
+    assert row is not None and row[0] is None and row[1] == D(300)
+    assert row[2] == "main_minus_sub_meters"
+    assert row[3]["main_quantity"] == "1000" and row[3]["losses_ratio"] == "0.3"
+    assert sorted(u["quantity"] for u in row[3]["units"].values()) == ["300", "400"]
+    kinds = store_conn.execute(
+        "SELECT f.kind FROM consumption_figure_flags l JOIN consumption_flags f ON f.id = l.flag_id"
+        " WHERE l.figure_id = %s", (figure_id,)).fetchall()
+    assert kinds == [("losses_ratio",)]
 
 
 def test_night_flow_is_judged_in_the_buildings_local_night(store_conn: psycopg.Connection) -> None:
