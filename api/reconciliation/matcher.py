@@ -31,6 +31,7 @@ Indices (dicts) make each payment O(length of its text), so 1M payments against
 
 from __future__ import annotations
 
+import gc
 import re
 import unicodedata
 from collections import defaultdict
@@ -193,7 +194,22 @@ class Matcher:
     # --- public -------------------------------------------------------------------------
 
     def run(self, payments: Sequence[Payment]) -> MatchRun:
-        """Match ``payments`` in booking order (so N:1 and partial payments add up)."""
+        """Match ``payments`` in booking order (so N:1 and partial payments add up).
+
+        The cyclic garbage collector is paused meanwhile: a run creates millions of
+        small acyclic objects, and each full collection would walk all of them again
+        (measured: 45 % of the run time at 100k payments); reference counting still
+        frees everything, and the collector is restored even on error.
+        """
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return self._run(payments)
+        finally:
+            if enabled:
+                gc.enable()
+
+    def _run(self, payments: Sequence[Payment]) -> MatchRun:
         out = MatchRun()
         ordered = sorted(payments, key=lambda p: (p.booking_date or date.min, p.id))
         by_reference = self.by_reference

@@ -397,3 +397,26 @@ CREATE TRIGGER ledger_postings_no_truncate BEFORE TRUNCATE ON ledger_postings
     FOR EACH STATEMENT EXECUTE FUNCTION meterbill_refuse_change();
 CREATE TRIGGER invoices_no_truncate BEFORE TRUNCATE ON invoices
     FOR EACH STATEMENT EXECUTE FUNCTION meterbill_refuse_change();
+
+-- Privileges of the application role (0005_identity.sql). On a fresh database 0005
+-- runs after this file and grants these tables itself; on one where 0005 was
+-- applied first, grant them here.  Append-only tables get SELECT and INSERT only
+-- (meterbill_grant_app looks for the meterbill_refuse_change trigger).
+DO $grants$
+DECLARE
+    t text;
+BEGIN
+    IF to_regprocedure('meterbill_grant_app(regclass)') IS NULL THEN
+        RETURN;
+    END IF;
+    FOREACH t IN ARRAY ARRAY['ledgers', 'ledger_accounts', 'ledger_transactions',
+        'ledger_postings', 'ledger_write_checks', 'idempotency_keys', 'debtors',
+        'recurring_charges', 'invoices', 'invoice_lines', 'mandates', 'bank_statements',
+        'bank_entries', 'payment_matches', 'reconciliation_anomalies', 'payer_accounts',
+        'dunning_notices', 'late_fee_terms']
+    LOOP
+        PERFORM meterbill_grant_app(t::regclass);
+    END LOOP;
+    GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO meterbill_app;
+END
+$grants$;
