@@ -85,6 +85,8 @@ class Gateway:
         self._draining = False
         self._stop: asyncio.Event | None = None
         self.fatal: BaseException | None = None
+        self._schedules: list[ScheduleStats] = []  # of the running pollers
+        self._missed_before = 0  # missed cycles of pollers stopped by a reload
 
     def _watch(self, task: asyncio.Task[None]) -> asyncio.Task[None]:
         """A poller or forwarder that dies of a bug stops the gateway (exit code 1), so a
@@ -100,6 +102,8 @@ class Gateway:
 
     # -- observability ---------------------------------------------------------
     def snapshot(self) -> dict:
+        self.metrics.missed_cycles = self._missed_before + sum(
+            s.missed_cycles for s in self._schedules)
         return self.metrics.snapshot(self.buffer.state(), self.clock.now())
 
     def write_status(self) -> None:
@@ -138,6 +142,7 @@ class Gateway:
     async def _poll_bus(self, settings: BusSettings, stop: asyncio.Event) -> None:
         bus, devices = build_bus(settings)
         stats = ScheduleStats()
+        self._schedules.append(stats)
 
         async def cycle(tick: datetime) -> None:
             await self._cycle(bus, devices, tick)
@@ -146,7 +151,8 @@ class Gateway:
         try:
             await run_schedule(self.clock, settings.interval_seconds, stop, cycle, stats)
         finally:
-            self.metrics.missed_cycles += stats.missed_cycles
+            self._schedules.remove(stats)
+            self._missed_before += stats.missed_cycles
             bus.close()
 
     # -- forwarding ------------------------------------------------------------

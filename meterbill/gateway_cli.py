@@ -117,7 +117,7 @@ def run(config: ConfigPath,
         loop.add_signal_handler(signal.SIGHUP, reload.set)
         runtime = Gateway(gateway, make_uplink_factory(config))
         await runtime.serve(stop, reload, reload_settings)
-        m = runtime.metrics
+        m = runtime.metrics  # final: the last status write summed the pollers' counts
         typer.echo(f"gateway stopped: {m.cycles} cycles, {m.readings_buffered} readings buffered, "
                    f"{m.readings_acknowledged} acknowledged, {m.missed_cycles} missed cycles")
         return 1 if runtime.fatal is not None else 0
