@@ -2,8 +2,8 @@
 
 Example::
 
-    name = "lindenstrasse-12"       # stamped on every batch
-    api_key = "…"                   # or METERBILL_GATEWAY__API_KEY; never logged
+    name = "lindenstrasse-12"       # stamped on every batch (ReadingBatch.gateway_id)
+    api_key = "…"                   # reserved for the identity issue: validated, not sent yet
 
     [uplink]
     kind = "postgres"               # "postgres": COPY + idempotent insert, directly

@@ -8,6 +8,7 @@ reading stored twice.  Simulated time runs 600× real time (a 60 s cycle every
 
 from __future__ import annotations
 
+import re
 import signal
 import subprocess
 import sys
@@ -90,7 +91,9 @@ def test_postgres_unreachable_while_polling_continues(
                             "--config", str(config)], cwd=REPO, capture_output=True,
                            text=True, timeout=60)
     assert shown.returncode == 0, shown.stderr
-    assert "gateway fault-test" in shown.stdout and "uplink postgres: up" in shown.stdout
+    assert "gateway fault-test" in shown.stdout
+    assert re.search(r"uplink postgres: (up|delivering), [1-9][0-9]* failed deliveries\n",
+                     shown.stdout), shown.stdout  # new cycles keep it busy; no error left
     assert gw.terminate() == 0, gw.log()
     final = gw.status()
     assert final is not None and final["running"] is False and final["buffer"]["depth"] == 0
