@@ -15,6 +15,7 @@ from api.dunning.girocode import invoice_qr
 from api.dunning.sepa_files import Collection, Creditor, direct_debit_file
 from api.dunning.service import run_dunning
 from api.invoices.service import get_invoice, open_amount
+from api.ledger.schemas import PathId
 
 router = APIRouter(tags=["dunning"])
 
@@ -52,7 +53,7 @@ def dunning_run(body: DunningRunCreate, conn: DbConn, user: StaffUser) -> list[N
 
 
 @router.get("/invoices/{invoice_id}/girocode.svg")
-def girocode(invoice_id: int, payee_name: str, payee_iban: str, conn: DbConn,
+def girocode(invoice_id: PathId, payee_name: str, payee_iban: str, conn: DbConn,
              user: StaffUser) -> Response:
     invoice = get_invoice(conn, invoice_id)
     qr = invoice_qr(invoice, payee_name=payee_name, payee_iban=payee_iban,

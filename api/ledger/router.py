@@ -7,18 +7,20 @@ import dataclasses
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Header
+from fastapi import APIRouter, Header, Query
 
 from api.deps import DbConn, StaffUser
 from api.invoices import service as invoices
 from api.ledger import service
 from api.ledger.idempotency import run_idempotent
 from api.ledger.schemas import (
+    BIGINT_MAX,
     BalancePublic,
     ChainReportPublic,
     CreditNoteCreate,
     InvoiceCreate,
     InvoicePublic,
+    PathId,
     ReversalCreate,
     StatementPublic,
     TransactionCreate,
@@ -55,7 +57,7 @@ def post_transaction(body: TransactionCreate, conn: DbConn, user: StaffUser,
 
 
 @router.post("/ledger/transactions/{transaction_id}/reversal", status_code=201)
-def reverse(transaction_id: int, body: ReversalCreate, conn: DbConn, user: StaffUser,
+def reverse(transaction_id: PathId, body: ReversalCreate, conn: DbConn, user: StaffUser,
             idempotency_key: IdempotencyKey = None) -> TransactionPublic:
     def action() -> dict[str, object]:
         return _posted(service.reverse_transaction(conn, transaction_id, body.booked_on,
@@ -67,21 +69,23 @@ def reverse(transaction_id: int, body: ReversalCreate, conn: DbConn, user: Staff
 
 
 @router.get("/tenants/{tenant_id}/balances")
-def balances(tenant_id: int, conn: DbConn, user: StaffUser,
+def balances(tenant_id: PathId, conn: DbConn, user: StaffUser,
              at: date | None = None) -> list[BalancePublic]:
     return [BalancePublic(**dataclasses.asdict(b))
             for b in service.tenant_balances(conn, tenant_id, at)]
 
 
 @router.get("/tenants/{tenant_id}/statement")
-def statement(tenant_id: int, conn: DbConn, user: StaffUser, date_from: date | None = None,
-              date_to: date | None = None) -> StatementPublic:
+def statement(tenant_id: PathId, conn: DbConn, user: StaffUser,
+              date_from: date | None = None, date_to: date | None = None) -> StatementPublic:
     return StatementPublic(**dataclasses.asdict(
         service.statement_of_account(conn, tenant_id, date_from, date_to)))
 
 
 @router.get("/ledger/verify")
-def verify(conn: DbConn, user: StaffUser, ledger_id: int | None = None) -> ChainReportPublic:
+def verify(conn: DbConn, user: StaffUser,
+           ledger_id: Annotated[int | None, Query(ge=1, le=BIGINT_MAX)] = None,
+           ) -> ChainReportPublic:
     return ChainReportPublic(**dataclasses.asdict(service.verify_chain(conn, ledger_id)))
 
 
@@ -110,12 +114,12 @@ def create_invoice(body: InvoiceCreate, conn: DbConn, user: StaffUser,
 
 
 @router.get("/invoices/{invoice_id}")
-def read_invoice(invoice_id: int, conn: DbConn, user: StaffUser) -> InvoicePublic:
+def read_invoice(invoice_id: PathId, conn: DbConn, user: StaffUser) -> InvoicePublic:
     return InvoicePublic(**_invoice_public(conn, invoices.get_invoice(conn, invoice_id)))
 
 
 @router.post("/invoices/{invoice_id}/credit-notes", status_code=201)
-def credit_note(invoice_id: int, body: CreditNoteCreate, conn: DbConn, user: StaffUser,
+def credit_note(invoice_id: PathId, body: CreditNoteCreate, conn: DbConn, user: StaffUser,
                 idempotency_key: IdempotencyKey = None) -> InvoicePublic:
     def action() -> dict[str, object]:
         return _invoice_public(conn, invoices.create_credit_note(

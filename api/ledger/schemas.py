@@ -3,20 +3,28 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Annotated
 
+from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field
+
+# Ids and amounts are PostgreSQL bigint: out-of-range input is a 422, never a 500.
+BIGINT_MAX = 2**63 - 1
+Id = Annotated[int, Field(ge=1, le=BIGINT_MAX)]
+Minor = Annotated[int, Field(ge=-BIGINT_MAX, le=BIGINT_MAX)]
+PathId = Annotated[int, Path(ge=1, le=BIGINT_MAX)]
 
 
 class PostingCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    account_id: int
-    amount_minor: int = Field(description="Signed minor units: + debit, - credit.")
+    account_id: Id
+    amount_minor: Minor = Field(description="Signed minor units: + debit, - credit.")
     currency: str = Field(pattern=r"^[A-Z]{3}$")
 
 
 class TransactionCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    ledger_id: int
+    ledger_id: Id
     booked_on: date
     kind: str = Field(min_length=1, max_length=40)
     description: str = ""
@@ -75,16 +83,16 @@ class ChainReportPublic(BaseModel):
 class InvoiceLineCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     cost_item: str = Field(min_length=1)
-    amount_minor: int = Field(gt=0)
+    amount_minor: int = Field(gt=0, le=BIGINT_MAX)
     description: str = ""
 
 
 class InvoiceCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    ledger_id: int
-    tenant_id: int
-    property_id: int
-    unit_id: int | None = None
+    ledger_id: Id
+    tenant_id: Id
+    property_id: Id
+    unit_id: Id | None = None
     issued_on: date
     due_on: date
     currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$")
@@ -94,7 +102,7 @@ class InvoiceCreate(BaseModel):
 
 class CreditNoteCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    amount_minor: int = Field(gt=0)
+    amount_minor: int = Field(gt=0, le=BIGINT_MAX)
     issued_on: date
     reason: str = Field(min_length=1)
 

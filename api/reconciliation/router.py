@@ -15,6 +15,7 @@ from api.bank.statement import MAX_STATEMENT_BYTES
 from api.deps import DbConn, StaffUser
 from api.errors import InvalidRequestError
 from api.ledger.idempotency import run_idempotent
+from api.ledger.schemas import PathId
 from api.reconciliation import service
 from api.reconciliation.matcher import Allocation, MatchSettings
 from api.reconciliation.schemas import (
@@ -78,13 +79,13 @@ def review(conn: DbConn, user: StaffUser) -> list[dict[str, object]]:
 
 
 @router.post("/reconciliation/entries/{entry_id}/confirm")
-def confirm(entry_id: int, conn: DbConn, user: StaffUser) -> DecisionPublic:
+def confirm(entry_id: PathId, conn: DbConn, user: StaffUser) -> DecisionPublic:
     return DecisionPublic(bank_entry_id=entry_id,
                           match_ids=service.confirm(conn, entry_id, user.name))
 
 
 @router.post("/reconciliation/entries/{entry_id}/override")
-def override(entry_id: int, body: OverrideCreate, conn: DbConn,
+def override(entry_id: PathId, body: OverrideCreate, conn: DbConn,
              user: StaffUser) -> DecisionPublic:
     allocations = [Allocation(a.invoice_id, a.tenant_id, a.amount_minor)
                    for a in body.allocations]

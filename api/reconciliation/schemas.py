@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from api.ledger.schemas import Id, Minor
+
 
 class RunCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     auto_threshold: float = Field(default=0.90, ge=0, le=1)
-    tolerance_minor: int = Field(default=0, ge=0)
+    tolerance_minor: int = Field(default=0, ge=0, le=2**63 - 1)
     name_min_score: float = Field(default=85.0, ge=0, le=100)
     ledger_code: str = "main"
 
@@ -23,9 +25,9 @@ class RunPublic(BaseModel):
 
 class AllocationIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    invoice_id: int | None = None
-    tenant_id: int | None = None
-    amount_minor: int
+    invoice_id: Id | None = None
+    tenant_id: Id | None = None
+    amount_minor: Minor
 
     @model_validator(mode="after")
     def _target(self) -> AllocationIn:

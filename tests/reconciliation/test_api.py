@@ -117,3 +117,16 @@ def test_posting_over_http_is_idempotent_and_checked(
     again = client.post(f"/ledger/transactions/{first.json()['id']}/reversal",
                         json={"booked_on": "2026-03-06"}, headers=auth)
     assert again.status_code == 409
+
+
+def test_ids_beyond_bigint_are_422_not_500(api: tuple[TestClient, dict[str, str]]) -> None:
+    client, auth = api
+    huge = 2**63
+    assert client.get(f"/invoices/{huge}", headers=auth).status_code == 422
+    assert client.post(f"/reconciliation/entries/{huge}/confirm",
+                       headers=auth).status_code == 422
+    body = {"ledger_id": 1, "booked_on": "2026-03-05", "kind": "payment",
+            "postings": [{"account_id": huge, "amount_minor": 1, "currency": "EUR"},
+                         {"account_id": 1, "amount_minor": -1, "currency": "EUR"}]}
+    assert client.post("/ledger/transactions", json=body, headers=auth).status_code == 422
+    assert client.get("/invoices/999", headers=auth).status_code == 404
