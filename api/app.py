@@ -34,6 +34,10 @@ from api.auth.router import router as auth_router
 from api.auth.settings import AuthSettings
 from api.bills.router import router as bills_router
 from api.permissions import PUBLIC_ROUTES
+from api.portal.router import router as portal_router
+from api.tickets.router import provider_link_router
+from api.tickets.router import router as tickets_router
+from api.tickets.settings import TicketSettings
 from api.units.router import router as units_router
 
 __all__ = ["PUBLIC_ROUTES", "create_app"]
@@ -49,9 +53,13 @@ SECURITY_HEADERS = (
 class HardeningMiddleware:
     """Request id, body size limit and security headers, as plain ASGI (no buffering)."""
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_body_bytes: int,
+                 upload_max_bytes: int | None = None) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        # Upload routes (ticket photos and documents) take larger bodies; the route
+        # itself enforces the per-type limit after sniffing the content.
+        self.upload_max_bytes = upload_max_bytes or max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -62,8 +70,10 @@ class HardeningMiddleware:
         request_id = given if given and len(given) <= 64 and given.isprintable() \
             else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
+        limit = (self.upload_max_bytes if _is_upload(scope.get("path", ""))
+                 else self.max_body_bytes)
         length = headers.get(b"content-length")
-        if length is not None and (not length.isdigit() or int(length) > self.max_body_bytes):
+        if length is not None and (not length.isdigit() or int(length) > limit):
             await self._too_large(send, request_id)
             return
         if length is None:
@@ -77,17 +87,18 @@ class HardeningMiddleware:
                     break
                 chunks.append(message.get("body", b""))
                 seen += len(chunks[-1])
-                if seen > self.max_body_bytes:
+                if seen > limit:
                     await self._too_large(send, request_id)
                     return
                 if not message.get("more_body", False):
                     break
             replayed = False
+            original_receive = receive
 
             async def replay() -> Message:
                 nonlocal replayed
-                if replayed:
-                    return await receive()
+                if replayed:  # later reads (disconnect) go to the real channel
+                    return await original_receive()
                 replayed = True
                 return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
 
@@ -109,6 +120,10 @@ class HardeningMiddleware:
             (b"content-length", str(len(body)).encode()),
             (b"x-request-id", request_id.encode()), *SECURITY_HEADERS]})
         await send({"type": "http.response.body", "body": body})
+
+
+def _is_upload(path: str) -> bool:
+    return path.startswith(("/tickets/", "/provider-link/")) and path.endswith("/attachments")
 
 
 def create_app(dsn: str, signing_secret: SecretStr, *, pool_max: int = 8,
@@ -138,10 +153,15 @@ def create_app(dsn: str, signing_secret: SecretStr, *, pool_max: int = 8,
         settings.expensive_per_window, settings.expensive_window.total_seconds())
     problems.install(app)
     _install_auth_errors(app)
-    app.add_middleware(HardeningMiddleware, max_body_bytes=settings.max_body_bytes)
+    tickets = TicketSettings()
+    app.add_middleware(HardeningMiddleware, max_body_bytes=settings.max_body_bytes,
+                       upload_max_bytes=max(tickets.max_image_bytes, tickets.max_document_bytes))
     app.include_router(auth_router)
     app.include_router(units_router)
     app.include_router(bills_router)
+    app.include_router(tickets_router)
+    app.include_router(provider_link_router)
+    app.include_router(portal_router)
 
     @app.get("/health", tags=["meta"])
     def health() -> dict[str, str]:

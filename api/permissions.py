@@ -57,6 +57,10 @@ GRANTS: MappingProxyType[str, MappingProxyType[str, frozenset[str]]] = MappingPr
         "bank:import": {"admin": _ANY, "accountant": _WIDE},
         "tickets:read_assigned": {"service_provider": _ANY, "caretaker": _WIDE,
                                   "property_manager": _WIDE, "admin": _ANY},
+        # Tickets need per-ticket decisions the table cannot express (private or public,
+        # reporter, assigned provider, anonymity): every signed-in role reaches the
+        # routes and api.tickets.service answers 404/403 per ticket.
+        "tickets:use": {role: _ANY for role in ROLES},
     }.items()
 })
 
@@ -95,13 +99,39 @@ ROUTES: MappingProxyType[tuple[str, str], RoutePermission] = MappingProxyType({
     ("POST", "/auth/totp/confirm"): RoutePermission("self"),
     ("POST", "/invitations"): RoutePermission("invitations:create"),
     ("GET", "/audit"): RoutePermission("audit:read"),
+    # Tickets (api/tickets/router.py); object-level checks in api.tickets.service.
+    ("GET", "/tickets"): RoutePermission("tickets:use"),
+    ("POST", "/tickets"): RoutePermission("tickets:use"),
+    ("GET", "/tickets/{ticket_id}"): RoutePermission("tickets:use"),
+    ("POST", "/tickets/{ticket_id}/status"): RoutePermission("tickets:use"),
+    ("POST", "/tickets/{ticket_id}/assignment"): RoutePermission("tickets:use"),
+    ("POST", "/tickets/{ticket_id}/comments"): RoutePermission("tickets:use"),
+    ("POST", "/tickets/{ticket_id}/attachments"): RoutePermission("tickets:use"),
+    ("GET", "/tickets/{ticket_id}/attachments/{attachment_id}"): RoutePermission("tickets:use"),
+    ("POST", "/tickets/{ticket_id}/merge"): RoutePermission("tickets:use"),
+    ("POST", "/tickets/{ticket_id}/survey"): RoutePermission("tickets:use"),
+    ("POST", "/tickets/{ticket_id}/watchers"): RoutePermission("tickets:use"),
+    ("GET", "/properties/{property_id}/ticket-categories"): RoutePermission("tickets:use"),
+    ("POST", "/properties/{property_id}/ticket-categories"): RoutePermission("tickets:use"),
+    ("GET", "/properties/{property_id}/ticket-metrics"): RoutePermission("tickets:use",
+                                                                          expensive=True),
+    ("PUT", "/properties/{property_id}/ticket-routing"): RoutePermission("tickets:use"),
+    ("PUT", "/properties/{property_id}/ticket-settings"): RoutePermission("tickets:use"),
+    ("POST", "/ticket-mail/inbound"): RoutePermission("tickets:use"),
+    ("POST", "/ticket-providers"): RoutePermission("tickets:use"),
+    ("POST", "/ticket-sla/escalations"): RoutePermission("tickets:use"),
+    ("PUT", "/ticket-notification-prefs"): RoutePermission("tickets:use"),
 })
 
 # Routes without identity: health, sign-in steps that carry their own credential
 # (password, refresh token, invitation token), and the OpenAPI documents.
 PUBLIC_ROUTES = frozenset({"/health", "/auth/login", "/auth/refresh",
                            "/auth/invitations/accept", "/docs", "/docs/oauth2-redirect",
-                           "/openapi.json", "/redoc"})
+                           "/openapi.json", "/redoc",
+                           # a provider's signed, expiring ticket link is the credential
+                           "/provider-link/ticket", "/provider-link/ticket/status",
+                           "/provider-link/ticket/comments",
+                           "/provider-link/ticket/attachments"})
 
 
 def allowed_levels(action: str, role: str) -> frozenset[str]:
