@@ -38,6 +38,13 @@ Bounds and policy when full — **the oldest readings are dropped and counted**:
   make the count wrong; so the buffer may exceed its bound by one batch.
   Dropped counts are persisted in the same file (they survive restarts) and
   exposed as ``gateway_readings_dropped_total{reason="full"|"age"}``.
+
+Rejected readings: when the server refuses a reading as it is (the uplink
+raises ``BatchRejectedError``: a value the database's constraints refuse), re-sending
+cannot help, and retrying it for ever would block every reading behind it.
+``set_aside`` moves it to the ``rejected`` table of the same file, with the
+reason; nothing is deleted, the count is ``gateway_readings_rejected``, and an
+operator can fix and re-queue the rows by hand.
 """
 
 from __future__ import annotations
@@ -60,6 +67,15 @@ CREATE TABLE IF NOT EXISTS buffered (
     value        TEXT NOT NULL       -- the exact decimal, as text
 );
 CREATE INDEX IF NOT EXISTS buffered_read_at ON buffered (read_at_us);
+CREATE TABLE IF NOT EXISTS rejected (   -- readings the server refused as they are
+    seq          INTEGER PRIMARY KEY,
+    meter_serial TEXT NOT NULL,
+    register     TEXT NOT NULL,
+    read_at_us   INTEGER NOT NULL,
+    value        TEXT NOT NULL,
+    reason       TEXT NOT NULL,
+    rejected_at_us INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS counters (
     name  TEXT PRIMARY KEY,
     value INTEGER NOT NULL
@@ -94,6 +110,7 @@ class BufferState:
     dropped_full: int
     dropped_age: int
     last_seq: int
+    rejected: int = 0
 
 
 class ReadingBuffer:
@@ -210,6 +227,35 @@ class ReadingBuffer:
         self._lease = None
         return deleted
 
+    def set_aside(self, lease: Lease, reason: str, now: datetime) -> int:
+        """The server refused ``lease`` as it is: move its readings to ``rejected``."""
+        if self._lease is not lease:
+            raise RuntimeError(f"batch {lease.batch.batch_id} is not the leased batch")
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.execute(
+                "INSERT OR REPLACE INTO rejected (seq, meter_serial, register, read_at_us, value,"
+                " reason, rejected_at_us) SELECT seq, meter_serial, register, read_at_us, value,"
+                " ?, ? FROM buffered WHERE seq BETWEEN ? AND ?",
+                (reason, _to_us(now), lease.first_seq, lease.last_seq))
+            moved = db.execute("DELETE FROM buffered WHERE seq BETWEEN ? AND ?",
+                               (lease.first_seq, lease.last_seq)).rowcount
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        self._depth -= moved
+        self._lease = None
+        return moved
+
+    def rejected(self) -> list[tuple[Reading, str]]:
+        """The readings set aside, oldest first, with the server's reason."""
+        rows = self._db.execute("SELECT meter_serial, register, read_at_us, value, reason "
+                                "FROM rejected ORDER BY seq").fetchall()
+        return [(Reading(serial, register, _from_us(us), Decimal(value)), reason)
+                for serial, register, us, value, reason in rows]
+
     def release(self, lease: Lease) -> None:
         """Delivery failed: the readings stay buffered for the next attempt."""
         if self._lease is lease:
@@ -227,6 +273,7 @@ class ReadingBuffer:
             dropped_full=counters["dropped_full"],
             dropped_age=counters["dropped_age"],
             last_seq=seq_row[0] if seq_row else 0,
+            rejected=db.execute("SELECT count(*) FROM rejected").fetchone()[0],
         )
 
     def close(self) -> None:

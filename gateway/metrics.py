@@ -72,6 +72,7 @@ class GatewayMetrics:
             "batches_acknowledged": self.batches_acknowledged,
             "delivery_failures": self.delivery_failures,
             "readings_dropped": {"full": buffer.dropped_full, "age": buffer.dropped_age},
+            "readings_rejected": buffer.rejected,
             "poll_errors": dict(self.poll_errors),
             "uplink": {"kind": self.uplink_kind, "state": self.uplink_state,
                        "last_error": self.last_uplink_error,
@@ -123,6 +124,8 @@ def render_prometheus(snap: dict[str, Any]) -> str:
     metric("gateway_readings_dropped_total", "counter",
            "Readings dropped by the buffer bound (oldest first), by reason.",
            [(f',reason="{reason}"', count) for reason, count in snap["readings_dropped"].items()])
+    gauge("gateway_readings_rejected", "Readings the server refused, kept aside in the buffer.",
+          snap.get("readings_rejected", 0))
     metric("gateway_poll_errors_total", "counter", "Failed reads, by device serial.",
            [(f',device="{_label(serial)}"', count)
             for serial, count in sorted(snap["poll_errors"].items())])
@@ -161,7 +164,8 @@ def format_status(snap: dict[str, Any]) -> str:
         f"{snap['readings_sent']} sent, {snap['readings_acknowledged']} acknowledged, "
         f"{snap['readings_duplicate']} already on the server",
         f"dropped: {snap['readings_dropped']['full']} (buffer full), "
-        f"{snap['readings_dropped']['age']} (too old)",
+        f"{snap['readings_dropped']['age']} (too old); "
+        f"{snap.get('readings_rejected', 0)} refused by the server, kept aside",
         f"buffer: {buf['depth']} readings, oldest {buf['oldest_age_seconds']:.0f} s old, "
         f"last seq {buf['last_seq']}",
         f"uplink {up['kind']}: {up['state']}, {snap['delivery_failures']} failed deliveries"

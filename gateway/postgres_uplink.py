@@ -12,7 +12,10 @@ loop keeps polling.  A delivery that does not finish within ``timeout_s``
 counts as failed; its connection is abandoned (a half-done transaction is
 rolled back by the server when the socket dies) and the next attempt opens a
 new one.  The gateway's name travels as ``application_name`` so the server's
-``pg_stat_activity`` shows which gateway is writing.
+``pg_stat_activity`` shows which gateway is writing.  A batch the database
+refuses as it is (a data exception or constraint violation) raises
+``BatchRejectedError``, so the buffer can find and set aside the refused
+readings instead of retrying them for ever.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from typing import TypeVar
 import psycopg
 
 from gateway.errors import UplinkError
+from gateway.mqtt_uplink import BatchRejectedError
 from gateway.readings_writer import WriteResult, write_readings
 from gateway.uplink import ReadingBatch
 
@@ -97,7 +101,11 @@ class PostgresUplink:
             self._abandon()
             raise UplinkError(f"uplink postgres: batch {batch.batch_id} not confirmed "
                               f"within {self._timeout_s:g} s") from None
-        except UplinkError:
+        except UplinkError as exc:
+            if isinstance(exc.__cause__, psycopg.errors.DataError | psycopg.errors.IntegrityError):
+                # The database refused the readings themselves (SQLSTATE class 22 or 23): the
+                # transaction rolled back, the connection is fine, and re-sending cannot help.
+                raise BatchRejectedError(batch.batch_id, str(exc)) from exc
             self._abandon()
             raise
         except psycopg.Error as exc:

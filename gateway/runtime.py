@@ -37,6 +37,7 @@ from gateway.config import BusSettings, GatewaySettings, SimulatedClockSettings
 from gateway.errors import PollError, UplinkError
 from gateway.metrics import GatewayMetrics, MetricsServer, render_prometheus, write_status
 from gateway.modbus_tcp_bus import ModbusDevice, ModbusTcpBus
+from gateway.mqtt_uplink import BatchRejectedError
 from gateway.reading import Reading
 from gateway.scheduler import (
     GatewayClock,
@@ -157,10 +158,17 @@ class Gateway:
 
     # -- forwarding ------------------------------------------------------------
     async def _forward(self, uplink: Uplink, stop: asyncio.Event) -> None:
+        """Deliver the oldest batch, ack it, repeat; failures wait with backoff.
+
+        A batch the server rejects as it is (``BatchRejectedError``) is not
+        retried for ever: its readings are sent again one at a time, and only
+        those refused on their own are set aside (``ReadingBuffer.set_aside``).
+        """
         up = self.settings.uplink
         backoff = Backoff(up.backoff_initial_seconds, up.backoff_max_seconds)
+        singles = 0  # readings still to be sent one at a time after a rejected batch
         while not stop.is_set():
-            lease = self.buffer.lease_batch(up.batch_size)
+            lease = self.buffer.lease_batch(1 if singles else up.batch_size)
             if lease is None:
                 if self._draining:
                     return
@@ -173,6 +181,20 @@ class Gateway:
             self.metrics.readings_sent += len(lease.batch.readings)
             try:
                 await uplink.deliver(lease.batch)
+            except BatchRejectedError as exc:
+                self.metrics.delivery_failures += 1
+                if len(lease.batch.readings) > 1:
+                    self.buffer.release(lease)
+                    singles = len(lease.batch.readings)
+                    log.warning("%s; sending its readings one at a time", exc)
+                else:
+                    self.buffer.set_aside(lease, exc.reason, self.clock.now())
+                    singles = max(0, singles - 1)
+                    log.error("reading set aside (kept in the buffer's rejected table): %s "
+                              "%s at %s: %s", lease.batch.readings[0].meter_serial,
+                              lease.batch.readings[0].register,
+                              lease.batch.readings[0].read_at.isoformat(), exc.reason)
+                continue
             except UplinkError as exc:
                 self.buffer.release(lease)
                 self.metrics.delivery_failures += 1
@@ -186,6 +208,7 @@ class Gateway:
                 self.metrics.inflight_batch = None
                 self.metrics.inflight_size = 0
             self.buffer.ack(lease)
+            singles = max(0, singles - 1)
             backoff.reset()
             self.metrics.readings_acknowledged += len(lease.batch.readings)
             self.metrics.batches_acknowledged += 1
@@ -193,6 +216,14 @@ class Gateway:
             self.metrics.readings_duplicate += duplicates or 0
             self.metrics.uplink_state = "up"
             self.metrics.last_uplink_error = None
+
+    async def deliver_buffered(self, uplink: Uplink) -> None:
+        """Deliver until the buffer is empty (no polling): a flush, and what tests drive."""
+        self._draining = True
+        try:
+            await self._forward(uplink, asyncio.Event())
+        finally:
+            self._draining = False
 
     # -- lifecycle -------------------------------------------------------------
     async def serve(self, stop: asyncio.Event, reload: asyncio.Event,

@@ -133,3 +133,18 @@ def test_only_one_batch_is_leased_at_a_time(tmp_path: Path) -> None:
     assert buf.lease_batch(1) is not None
     with pytest.raises(RuntimeError, match="already leased"):
         buf.lease_batch(1)
+
+
+def test_set_aside_moves_a_refused_batch_and_keeps_it_across_restarts(tmp_path: Path) -> None:
+    buf = make(tmp_path)
+    buf.append(readings(0, 3), T0)
+    lease = buf.lease_batch(1)
+    assert lease is not None
+    assert buf.set_aside(lease, "value out of range", T0) == 1
+    assert buf.state().depth == counted(buf) == 2
+    buf.close()
+    again = make(tmp_path)
+    assert again.state().rejected == 1
+    assert again.rejected() == [(readings(0, 1)[0], "value out of range")]
+    rest = again.lease_batch(10)
+    assert rest is not None and list(rest.batch.readings) == readings(1, 2)
