@@ -204,3 +204,51 @@ def test_worker_decode_and_write(benchmark, bench_dsn: str, batch: list[Reading]
     benchmark.extra_info["payload_bytes"] = len(payload)
     assert inserted == ROWS
     assert _count(bench_dsn) == ROWS
+
+
+SMALL = 1_000
+SMALL_GROUP = f"ingest-path-{ROWS // 1000}k-in-{SMALL // 1000}k-batches"
+
+
+def _chunks(items: list, size: int) -> list[list]:
+    return [items[i:i + size] for i in range(0, len(items), size)]
+
+
+@pytest.mark.benchmark(group=SMALL_GROUP)
+def test_raw_copy_small_batches_baseline(benchmark, bench_dsn: str, batch: list[Reading]) -> None:
+    """One transaction per 1k rows: a gateway's batches are small, so per-batch cost counts."""
+    with psycopg.connect(bench_dsn, autocommit=True) as conn:
+        ids = dict(conn.execute("SELECT serial, id FROM meters").fetchall())
+        chunks = _chunks([(ids[r.meter_serial], r.register, r.read_at, r.value) for r in batch],
+                         SMALL)
+
+        def copy_all() -> None:
+            for rows in chunks:
+                with conn.transaction(), conn.cursor() as cur, cur.copy(
+                    "COPY readings (meter_id, register, read_at, value) FROM STDIN "
+                    "(FORMAT BINARY)"
+                ) as cp:
+                    cp.set_types(["int8", "text", "timestamptz", "numeric"])
+                    for row in rows:
+                        cp.write_row(row)
+
+        meter = CpuMeter(conn)
+        benchmark.pedantic(meter.wrap(copy_all), setup=lambda: _truncate(bench_dsn),
+                           rounds=ROUNDS, iterations=1)
+    _record_rate(benchmark, meter)
+    assert _count(bench_dsn) == ROWS
+
+
+@pytest.mark.benchmark(group=SMALL_GROUP)
+def test_write_new_small_batches(benchmark, bench_dsn: str, batch: list[Reading]) -> None:
+    chunks = _chunks(batch, SMALL)
+    with psycopg.connect(bench_dsn, autocommit=True) as conn:
+        def write_all() -> int:
+            return sum(write_readings(conn, rows).inserted for rows in chunks)
+
+        meter = CpuMeter(conn)
+        inserted = benchmark.pedantic(meter.wrap(write_all), setup=lambda: _truncate(bench_dsn),
+                                      rounds=ROUNDS, iterations=1)
+    _record_rate(benchmark, meter)
+    assert inserted == ROWS
+    assert _count(bench_dsn) == ROWS

@@ -4,25 +4,27 @@ Shared by the gateway's direct PostgreSQL uplink and the server's ingest
 workers, so every path into ``readings`` behaves the same.  One call stores a
 batch in one transaction, whole or not at all:
 
-1. the batch's distinct serials are resolved to ``meters.id`` with one small
-   query (``serial = ANY(…)``), so rows travel as ``(meter_id, register,
-   read_at, value)`` and the server joins nothing per row;
-2. **fast path** — when none of the batch's series already has a reading in
-   the batch's time span (one index probe per series), the rows are COPYed
-   (``FORMAT BINARY``) straight into ``readings``, inside a savepoint.  This is
-   the common case: a gateway sends each reading once, in time order;
-3. **idempotent path** — otherwise (a re-sent batch, an overlap), or when the
-   fast COPY hits the primary key (a duplicate inside the batch, or another
-   writer storing the same keys concurrently: the savepoint is rolled back),
-   the rows are COPYed into a session-temporary staging table and moved with
+1. one round trip (pipeline mode) asks three things: the ``meters.id`` of the
+   batch's distinct serials (so rows travel as ``(meter_id, register, read_at,
+   value)`` and the server joins nothing per row), that the batch's monthly
+   partitions exist, and whether any of three sample keys of the batch (first,
+   middle, last reading) is stored already;
+2. **fast path** — if none is, the rows are COPYed (``FORMAT BINARY``)
+   straight into ``readings``.  This is the common case: a gateway sends each
+   reading once;
+3. **idempotent path** — if one is (a re-sent batch), or when the fast COPY
+   hits the primary key all the same (a duplicate inside the batch, a batch
+   partly stored before, another writer storing the same keys concurrently:
+   that transaction rolls back and the batch is written again this way), the
+   rows are COPYed into a session-temporary staging table and moved with
    ``INSERT … SELECT … ON CONFLICT DO NOTHING``: a reading already stored is a
    no-op, so a batch re-sent after a lost acknowledgement adds nothing;
 4. readings of serials the server does not know go to ``readings_quarantine``
    instead of being dropped.
 
-Exactly-once does not rest on the probe in step 2, which only predicts: the
-primary key ``(meter_id, register, read_at)`` decides, and the fast path falls
-back rather than fail.  ``synchronous_commit`` is left as the server has it
+Exactly-once does not rest on the probe, which only predicts: the primary key
+``(meter_id, register, read_at)`` decides, and the fast path falls back rather
+than fail.  ``synchronous_commit`` is left as the server has it
 (on): a caller acknowledges a batch after this returns, and an acknowledged
 batch must survive a server crash.
 
@@ -35,6 +37,8 @@ never imports ``api``.
 
 from __future__ import annotations
 
+import time
+import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -75,15 +79,15 @@ _QUARANTINE = f"""
     SELECT meter_serial, register, read_at, value, 'unknown meter serial'
       FROM {_QUARANTINE_STAGING}
     ON CONFLICT DO NOTHING"""
-# Does any of the batch's series already hold a reading inside the batch's span?
-# One primary-key range probe per (meter_id, register) pair.
-_OVERLAP = """
-    SELECT EXISTS (
-        SELECT 1
-          FROM unnest(%(meter_ids)s::bigint[], %(registers)s::text[]) AS s(meter_id, register)
-         WHERE EXISTS (SELECT 1 FROM readings r
-                        WHERE r.meter_id = s.meter_id AND r.register = s.register
-                          AND r.read_at BETWEEN %(first)s AND %(last)s))"""
+# Is any of a few sample keys of the batch (first, middle, last) already stored?
+# A re-sent batch answers yes at once; a prediction only, the primary key decides.
+# One EXISTS per key with the key's values as parameters, so each is a single
+# primary-key lookup in one partition whatever the planner knows of the tables
+# (a join against unnest() let it scan all of a meter's readings).
+_PROBE_KEY = """EXISTS (SELECT 1 FROM readings
+                        WHERE meter_id = (SELECT id FROM meters WHERE serial = %s)
+                          AND register = %s AND read_at = %s)"""
+_PROBE = "SELECT " + " OR ".join([_PROBE_KEY] * 3)
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +125,7 @@ class _Rows(Protocol):
     last: datetime
 
     def serials(self) -> set[str]: ...
-    def series(self) -> set[tuple[str, str]]: ...
+    def sample_keys(self) -> list[tuple[str, str, datetime]]: ...
     def known(self, meter_ids: dict[str, int]) -> Iterator[tuple[int, str, datetime, Decimal]]: ...
     def unknown(self, meter_ids: dict[str, int]) -> Iterator[tuple[str, str, datetime, Decimal]]:
         ...
@@ -137,8 +141,10 @@ class _ReadingRows:
     def serials(self) -> set[str]:
         return {r.meter_serial for r in self._batch}
 
-    def series(self) -> set[tuple[str, str]]:
-        return {(r.meter_serial, r.register) for r in self._batch}
+    def sample_keys(self) -> list[tuple[str, str, datetime]]:
+        batch = self._batch
+        return [(r.meter_serial, r.register, r.read_at)
+                for r in (batch[0], batch[len(batch) // 2], batch[-1])]
 
     def known(self, meter_ids: dict[str, int]) -> Iterator[tuple[int, str, datetime, Decimal]]:
         for r in self._batch:
@@ -156,14 +162,15 @@ class _ColumnRows:
     def __init__(self, columns: ReadingColumns) -> None:
         self._columns = columns
         self.count = len(columns.rows)
-        self.first = min(columns.times)  # a superset of the rows' span: only more cautious
+        self.first = min(columns.times)  # a superset of the rows' span: harmless
         self.last = max(columns.times)
 
     def serials(self) -> set[str]:
         return {serial for serial, _ in self._columns.series}
 
-    def series(self) -> set[tuple[str, str]]:
-        return set(self._columns.series)
+    def sample_keys(self) -> list[tuple[str, str, datetime]]:
+        rows, series, times = self._columns.rows, self._columns.series, self._columns.times
+        return [(*series[s], times[t]) for s, t, _ in (rows[0], rows[len(rows) // 2], rows[-1])]
 
     def known(self, meter_ids: dict[str, int]) -> Iterator[tuple[int, str, datetime, Decimal]]:
         keys = [(meter_ids.get(serial), register) for serial, register in self._columns.series]
@@ -183,45 +190,85 @@ class _ColumnRows:
 
 def _write(conn: psycopg.Connection, rows: _Rows) -> WriteResult:
     try:
-        with conn.transaction(), conn.cursor() as cur:
-            serials = list(rows.serials())
-            cur.execute("SELECT serial, id FROM meters WHERE serial = ANY(%s)", (serials,))
-            meter_ids: dict[str, int] = dict(cur.fetchall())  # type: ignore[arg-type]
-            quarantined = 0
-            if len(meter_ids) < len(serials):
-                quarantined = _quarantine(cur, rows.unknown(meter_ids))
-            series = [(meter_ids[serial], register) for serial, register in rows.series()
-                      if serial in meter_ids]
-            inserted = _store_known(cur, rows, meter_ids, series) if series else 0
+        try:
+            return _attempt(conn, rows, direct=True)
+        except pg_errors.UniqueViolation:
+            # The direct COPY met a stored key the probe did not predict (a duplicate
+            # inside the batch, a partly stored batch, a concurrent writer): that
+            # transaction rolled back whole; store the batch again the safe way.
+            return _attempt(conn, rows, direct=False)
     except psycopg.Error as exc:
         raise UplinkError(
             f"writing {rows.count} readings ({rows.first.isoformat()} .. "
             f"{rows.last.isoformat()}) failed: {exc.diag.message_primary or exc}"
         ) from exc
+
+
+class _MeterIds:
+    """serial → ``meters.id`` as one connection has seen them, for a few minutes.
+
+    Looking up a batch's 200 serials cost more server time than COPYing its
+    1,000 readings.  A meter's id never changes while its row exists; the
+    cache is dropped after ``MAX_AGE_S`` so a meter re-registered under the
+    same serial is seen within minutes.  Unknown serials are never cached:
+    a meter registered now is found by the next batch.
+    """
+
+    MAX_AGE_S = 300.0
+
+    def __init__(self) -> None:
+        self.ids: dict[str, int] = {}
+        self.since = time.monotonic()
+
+    def fresh(self) -> _MeterIds:
+        if time.monotonic() - self.since > self.MAX_AGE_S:
+            self.ids.clear()
+            self.since = time.monotonic()
+        return self
+
+
+_meter_ids: weakref.WeakKeyDictionary[psycopg.Connection, _MeterIds] = (
+    weakref.WeakKeyDictionary())
+
+
+def _attempt(conn: psycopg.Connection, rows: _Rows, direct: bool) -> WriteResult:
+    """One transaction; ``direct`` tries the COPY into readings if the probe finds nothing."""
+    serials = list(rows.serials())
+    cache = _meter_ids.setdefault(conn, _MeterIds()).fresh()
+    missing = [serial for serial in serials if serial not in cache.ids]
+    with conn.transaction():
+        # One round trip for the three questions: meter ids, partitions, the probe.
+        with conn.pipeline():
+            ids = (conn.execute("SELECT serial, id FROM meters WHERE serial = ANY(%s)",
+                                (missing,)) if missing else None)
+            conn.execute("SELECT meterbill_ensure_reading_partitions(%s, %s)",
+                         (rows.first, rows.last + timedelta(seconds=1)))
+            probe = None
+            if direct:
+                # Never prepared: a generic plan would keep every partition of
+                # readings (read_at unknown at plan time) and cost ~15 ms a run.
+                probe = conn.execute(_PROBE, [part for key in rows.sample_keys()
+                                              for part in key], prepare=False)
+        if ids is not None:
+            cache.ids.update(ids.fetchall())  # type: ignore[arg-type]
+        meter_ids = {serial: cache.ids[serial] for serial in serials if serial in cache.ids}
+        stored_already = probe is None or bool((probe.fetchone() or (True,))[0])
+        with conn.cursor() as cur:
+            quarantined = 0
+            if len(meter_ids) < len(serials):
+                quarantined = _quarantine(cur, rows.unknown(meter_ids))
+            if not meter_ids:
+                inserted = 0
+            elif not stored_already:
+                inserted = _copy_rows(cur, f"COPY readings {_COLUMNS} FROM STDIN (FORMAT BINARY)",
+                                      rows.known(meter_ids))
+            else:
+                cur.execute(_CREATE_STAGING)
+                _copy_rows(cur, f"COPY {_STAGING} {_COLUMNS} FROM STDIN (FORMAT BINARY)",
+                           rows.known(meter_ids))
+                cur.execute(_INSERT)
+                inserted = cur.rowcount
     return WriteResult(rows.count, inserted, quarantined)
-
-
-def _store_known(cur: psycopg.Cursor, rows: _Rows, meter_ids: dict[str, int],
-                 series: list[tuple[int, str]]) -> int:
-    """Insert readings of known meters; returns how many were new."""
-    cur.execute("SELECT meterbill_ensure_reading_partitions(%s, %s)",
-                (rows.first, rows.last + timedelta(seconds=1)))
-    cur.execute(_OVERLAP, {"meter_ids": [s[0] for s in series],
-                           "registers": [s[1] for s in series],
-                           "first": rows.first, "last": rows.last})
-    found = cur.fetchone()
-    if found is not None and not found[0]:
-        try:
-            with cur.connection.transaction():  # a savepoint: a PK hit undoes only this
-                return _copy_rows(cur, f"COPY readings {_COLUMNS} FROM STDIN (FORMAT BINARY)",
-                                  rows.known(meter_ids))
-        except pg_errors.UniqueViolation:
-            pass  # a duplicate inside the batch or a concurrent writer: the safe path decides
-    cur.execute(_CREATE_STAGING)
-    _copy_rows(cur, f"COPY {_STAGING} {_COLUMNS} FROM STDIN (FORMAT BINARY)",
-               rows.known(meter_ids))
-    cur.execute(_INSERT)
-    return cur.rowcount
 
 
 def _copy_rows(cur: psycopg.Cursor, statement: str,

@@ -14,7 +14,7 @@ import pytest
 from gateway.reading import Reading
 from gateway.reading_columns import ReadingColumns
 from gateway.readings_writer import WriteResult, write_columns, write_readings
-from tests.ingest.conftest import stored_readings
+from tests.ingest.conftest import register_meters, stored_readings
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 
@@ -111,3 +111,19 @@ def test_the_register_check_is_the_rule_of_0002(dsn: str) -> None:
         except psycopg.errors.CheckViolation:
             stored[register] = False
     assert stored == {r: re.fullmatch(r"[a-z][a-z0-9_]{0,62}", r) is not None for r in REGISTERS}
+
+
+def test_a_meter_registered_after_its_readings_were_quarantined_is_found_next_batch(
+        dsn: str, serials: list[str]) -> None:
+    """Known serials are cached per connection, unknown ones are asked for again."""
+    late = f"{serials[0]}-late"
+    first = Reading(late, "energy_import_kwh", T0, Decimal("1"))
+    second = Reading(late, "energy_import_kwh", T0 + timedelta(minutes=15), Decimal("2"))
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        before = write_readings(conn, [*readings(serials, range(1)), first])
+        register_meters(dsn, [late])
+        after = write_readings(conn, [*readings(serials, range(1, 2)), second])
+    assert (before.inserted, before.quarantined) == (5, 1)
+    assert (after.inserted, after.quarantined) == (6, 0)
+    assert stored_readings(dsn, [late]) == [(late, "energy_import_kwh", second.read_at,
+                                              Decimal("2"))]
