@@ -33,8 +33,11 @@ from api.auth.rate_limit import SlidingWindowLimiter
 from api.auth.router import router as auth_router
 from api.auth.settings import AuthSettings
 from api.bills.router import router as bills_router
+from api.dunning.router import router as dunning_router
+from api.ledger.router import router as ledger_router
 from api.permissions import PUBLIC_ROUTES
 from api.portal.router import router as portal_router
+from api.reconciliation.router import router as reconciliation_router
 from api.tickets.router import provider_link_router
 from api.tickets.router import router as tickets_router
 from api.tickets.settings import TicketSettings
@@ -162,6 +165,9 @@ def create_app(dsn: str, signing_secret: SecretStr, *, pool_max: int = 8,
     app.include_router(tickets_router)
     app.include_router(provider_link_router)
     app.include_router(portal_router)
+    app.include_router(ledger_router)
+    app.include_router(reconciliation_router)
+    app.include_router(dunning_router)
 
     @app.get("/health", tags=["meta"])
     def health() -> dict[str, str]:

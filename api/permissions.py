@@ -29,6 +29,7 @@ LEVELS = ("installation", "property", "building", "unit")
 _ANY = frozenset(LEVELS)
 _WIDE = frozenset({"installation", "property", "building"})
 _UNIT = frozenset({"unit"})
+_INSTALLATION = frozenset({"installation"})
 
 # action -> role -> levels at which the role allows it.
 GRANTS: MappingProxyType[str, MappingProxyType[str, frozenset[str]]] = MappingProxyType({
@@ -61,6 +62,11 @@ GRANTS: MappingProxyType[str, MappingProxyType[str, frozenset[str]]] = MappingPr
         # reporter, assigned provider, anonymity): every signed-in role reaches the
         # routes and api.tickets.service answers 404/403 per ticket.
         "tickets:use": {role: _ANY for role in ROLES},
+        # Books, bank import, matching and dunning. Their services do not yet narrow
+        # results to a caller's property, so only installation-wide staff may call
+        # them; property-scoped accountants and managers follow with object scoping.
+        "ledger:view": {"admin": _INSTALLATION, "accountant": _INSTALLATION},
+        "ledger:write": {"admin": _INSTALLATION, "accountant": _INSTALLATION},
     }.items()
 })
 
@@ -121,6 +127,24 @@ ROUTES: MappingProxyType[tuple[str, str], RoutePermission] = MappingProxyType({
     ("POST", "/ticket-providers"): RoutePermission("tickets:use"),
     ("POST", "/ticket-sla/escalations"): RoutePermission("tickets:use"),
     ("PUT", "/ticket-notification-prefs"): RoutePermission("tickets:use"),
+    # Ledger, invoices, bank import, reconciliation, dunning (installation-wide staff).
+    ("POST", "/ledger/transactions"): RoutePermission("ledger:write"),
+    ("POST", "/ledger/transactions/{transaction_id}/reversal"): RoutePermission("ledger:write"),
+    ("GET", "/ledger/verify"): RoutePermission("ledger:view", expensive=True),
+    ("GET", "/tenants/{tenant_id}/balances"): RoutePermission("ledger:view"),
+    ("GET", "/tenants/{tenant_id}/statement"): RoutePermission("ledger:view"),
+    ("POST", "/invoices"): RoutePermission("ledger:write"),
+    ("GET", "/invoices/{invoice_id}"): RoutePermission("ledger:view"),
+    ("POST", "/invoices/{invoice_id}/credit-notes"): RoutePermission("ledger:write"),
+    ("GET", "/invoices/{invoice_id}/girocode.svg"): RoutePermission("ledger:view"),
+    ("POST", "/bank/statements"): RoutePermission("ledger:write", expensive=True),
+    ("POST", "/reconciliation/runs"): RoutePermission("ledger:write", expensive=True),
+    ("GET", "/reconciliation/review"): RoutePermission("ledger:view"),
+    ("POST", "/reconciliation/entries/{entry_id}/confirm"): RoutePermission("ledger:write"),
+    ("POST", "/reconciliation/entries/{entry_id}/override"): RoutePermission("ledger:write"),
+    ("GET", "/reconciliation/anomalies"): RoutePermission("ledger:view"),
+    ("POST", "/dunning/runs"): RoutePermission("ledger:write"),
+    ("POST", "/dunning/direct-debit-file"): RoutePermission("ledger:write"),
 })
 
 # Routes without identity: health, sign-in steps that carry their own credential

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -44,6 +45,23 @@ def install(app: FastAPI) -> None:
         for name, value in (exc.headers or {}).items():
             response.headers[name] = value
         return response
+
+    @app.exception_handler(psycopg.errors.NumericValueOutOfRange)
+    async def _out_of_range(request: Request, exc: Exception) -> JSONResponse:
+        # A path or query number beyond PostgreSQL's bigint cannot name any object.
+        return problem(404, "Not found", "no object has that id")
+
+    @app.exception_handler(psycopg.errors.ForeignKeyViolation)
+    async def _missing_reference(request: Request, exc: psycopg.Error) -> JSONResponse:
+        # A request body naming an object that does not exist (the database's own check
+        # is the last word; services check the common cases first with clearer words).
+        detail = exc.diag.message_detail or "a referenced object does not exist"
+        return problem(422, "Invalid reference", detail.replace("Key ", "", 1))
+
+    @app.exception_handler(psycopg.errors.UniqueViolation)
+    async def _duplicate(request: Request, exc: psycopg.Error) -> JSONResponse:
+        detail = exc.diag.message_detail or "an object with these values exists already"
+        return problem(409, "Conflict", detail.replace("Key ", "", 1))
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:

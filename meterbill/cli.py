@@ -38,6 +38,12 @@ SUBCOMMANDS: list[tuple[str, str, str, str]] = [
     ("profiles", "firmware_bridge.profiles_cli", "app", "Modbus device profiles."),
     ("modbus", "firmware_bridge.modbus_cli", "app", "Read a Modbus device with a profile."),
     ("bank", "api.bank.cli", "app", "Bank statements: parse and import."),
+    ("ledger", "api.ledger.cli", "app", "Ledger: verify the hash chain."),
+    ("reconcile", "api.reconciliation.cli", "app", "Match bank entries to invoices."),
+    ("dunning", "api.dunning.cli", "app", "Reminders, default interest, direct debits."),
+    ("apikey", "meterbill.apikey_cli", "app", "API keys for gateways and integrations."),
+    ("store", "meterbill.store_cli", "app", "Readings store: rollups, retention, validation."),
+    ("ingest", "meterbill.ingest_cli", "app", "Server ingest workers (MQTT shared subscription)."),
 ]
 # (command, module, function): single commands at the top level
 COMMANDS: list[tuple[str, str, str]] = [

@@ -80,3 +80,13 @@ def parse_command(
         typer.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
     else:
         typer.echo(_summary(result))
+
+
+def _mount_import() -> None:
+    """``bank import`` lives with the importer (it needs the database); mounted here."""
+    from api.bank.import_cli import import_command
+
+    app.command("import")(import_command)
+
+
+_mount_import()

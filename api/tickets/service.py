@@ -132,7 +132,11 @@ def _acting_role(view: View) -> str:
 
 # --- categories, providers, rules -------------------------------------------------------
 
-def _reach_property(who: ResolvedActor, property_id: int, *, manage: bool) -> None:
+def _reach_property(conn: psycopg.Connection, who: ResolvedActor, property_id: int, *,
+                    manage: bool) -> None:
+    if conn.execute("SELECT 1 FROM properties WHERE id = %s", (property_id,)).fetchone() is None:
+        # an installation-wide grant reaches every id, existing or not
+        raise NotFoundError(f"property {property_id} not found", field="property_id")
     for rg in who.grants:
         roles = MANAGER_ROLES if manage else (STAFF_ROLES | RESIDENT_ROLES | {"advisory_board"})
         if rg.grant.role in roles and (rg.place is None or rg.place.property_id == property_id):
@@ -155,7 +159,7 @@ def ensure_default_category(conn: psycopg.Connection, property_id: int) -> int:
 
 def list_categories(conn: psycopg.Connection, actor: Actor,
                     property_id: int) -> list[CategoryPublic]:
-    _reach_property(resolve(conn, actor), property_id, manage=False)
+    _reach_property(conn, resolve(conn, actor), property_id, manage=False)
     ensure_default_category(conn, property_id)
     rows = conn.execute("SELECT id, property_id, name FROM ticket_categories "
                         "WHERE property_id = %s ORDER BY name <> %s, name",
@@ -165,7 +169,7 @@ def list_categories(conn: psycopg.Connection, actor: Actor,
 
 def create_category(conn: psycopg.Connection, actor: Actor, property_id: int,
                     name: str) -> CategoryPublic:
-    _reach_property(resolve(conn, actor), property_id, manage=True)
+    _reach_property(conn, resolve(conn, actor), property_id, manage=True)
     try:
         row = conn.execute("INSERT INTO ticket_categories (property_id, name) VALUES (%s, %s) "
                            "RETURNING id", (property_id, name.strip())).fetchone()
@@ -182,7 +186,7 @@ def create_provider(conn: psycopg.Connection, actor: Actor, data: ProviderCreate
         if not any(rg.grant.role == "admin" for rg in who.grants):
             raise ForbiddenError("only an admin may add a provider for every property")
     else:
-        _reach_property(who, data.property_id, manage=True)
+        _reach_property(conn, who, data.property_id, manage=True)
     row = conn.execute("INSERT INTO ticket_providers (property_id, name, email) "
                        "VALUES (%s, %s, %s) RETURNING id",
                        (data.property_id, data.name, data.email)).fetchone()
@@ -193,7 +197,7 @@ def create_provider(conn: psycopg.Connection, actor: Actor, data: ProviderCreate
 
 def set_routing_rule(conn: psycopg.Connection, actor: Actor, property_id: int,
                      rule: RoutingRuleSet) -> None:
-    _reach_property(resolve(conn, actor), property_id, manage=True)
+    _reach_property(conn, resolve(conn, actor), property_id, manage=True)
     if rule.category_id is not None:
         _category_of(conn, property_id, rule.category_id)
     with conn.transaction():
@@ -214,7 +218,7 @@ def set_routing_rule(conn: psycopg.Connection, actor: Actor, property_id: int,
 
 def set_property_settings(conn: psycopg.Connection, actor: Actor, property_id: int, *,
                           manager_email: str | None, arrears_flag_enabled: bool) -> None:
-    _reach_property(resolve(conn, actor), property_id, manage=True)
+    _reach_property(conn, resolve(conn, actor), property_id, manage=True)
     conn.execute(
         """INSERT INTO ticket_property_settings (property_id, manager_email, arrears_flag_enabled)
            VALUES (%s, %s, %s) ON CONFLICT (property_id) DO UPDATE
@@ -663,7 +667,7 @@ def thread_reply(conn: psycopg.Connection, sender: str, ticket_id: int, body: st
 def dashboard(conn: psycopg.Connection, actor: Actor, property_id: int, by: str,
               now: datetime) -> dict[str, Any]:
     """All ticket metrics of a property (managers of the property)."""
-    _reach_property(resolve(conn, actor), property_id, manage=True)
+    _reach_property(conn, resolve(conn, actor), property_id, manage=True)
     return {
         "by": by,
         "mttr": metrics.mttr(conn, property_id, by),

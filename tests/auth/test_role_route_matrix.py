@@ -87,8 +87,52 @@ CASES: dict[tuple[str, str], Callable[[Ids], Request]] = {
         "email": f"invitee{next(_emails)}@example.org", "role": "tenant",
         "unit_id": ids.unit_id}),
     ("GET", "/audit"): lambda ids: ("GET", "/audit", None, None),
+    # Books (installation-wide staff only). For an allowed caller these requests name
+    # no existing object or carry an empty body, so the answer after the permission
+    # check is the route's own 404/422 (listed in SUCCESS); everyone else gets 403.
+    ("POST", "/ledger/transactions"): lambda ids: ("POST", "/ledger/transactions", None, {}),
+    ("POST", "/ledger/transactions/{transaction_id}/reversal"):
+        lambda ids: ("POST", "/ledger/transactions/999999999/reversal", None, {}),
+    ("GET", "/ledger/verify"): lambda ids: ("GET", "/ledger/verify", None, None),
+    ("GET", "/tenants/{tenant_id}/balances"):
+        lambda ids: ("GET", "/tenants/999999999/balances", None, None),
+    ("GET", "/tenants/{tenant_id}/statement"):
+        lambda ids: ("GET", "/tenants/999999999/statement", None, None),
+    ("POST", "/invoices"): lambda ids: ("POST", "/invoices", None, {}),
+    ("GET", "/invoices/{invoice_id}"): lambda ids: ("GET", "/invoices/999999999", None, None),
+    ("POST", "/invoices/{invoice_id}/credit-notes"):
+        lambda ids: ("POST", "/invoices/999999999/credit-notes", None, {}),
+    ("GET", "/invoices/{invoice_id}/girocode.svg"):
+        lambda ids: ("GET", "/invoices/999999999/girocode.svg", None, None),
+    ("POST", "/bank/statements"): lambda ids: ("POST", "/bank/statements", None, {}),
+    ("POST", "/reconciliation/runs"): lambda ids: ("POST", "/reconciliation/runs", None, {}),
+    ("GET", "/reconciliation/review"): lambda ids: ("GET", "/reconciliation/review", None, None),
+    ("POST", "/reconciliation/entries/{entry_id}/confirm"):
+        lambda ids: ("POST", "/reconciliation/entries/999999999/confirm", None, {}),
+    ("POST", "/reconciliation/entries/{entry_id}/override"):
+        lambda ids: ("POST", "/reconciliation/entries/999999999/override", None, {}),
+    ("GET", "/reconciliation/anomalies"):
+        lambda ids: ("GET", "/reconciliation/anomalies", None, None),
+    ("POST", "/dunning/runs"): lambda ids: ("POST", "/dunning/runs", None, {}),
+    ("POST", "/dunning/direct-debit-file"):
+        lambda ids: ("POST", "/dunning/direct-debit-file", None, {}),
 }
-SUCCESS = {("POST", "/invitations"): 201, ("POST", "/auth/totp/confirm"): 422}
+SUCCESS = {("POST", "/invitations"): 201, ("POST", "/auth/totp/confirm"): 422,
+           # books: past the permission check, the route's own answer to an empty body
+           # or a missing object
+           ("POST", "/ledger/transactions"): 422,
+           ("POST", "/ledger/transactions/{transaction_id}/reversal"): 422,
+           ("GET", "/tenants/{tenant_id}/statement"): 404,
+           ("POST", "/invoices"): 422,
+           ("GET", "/invoices/{invoice_id}"): 404,
+           ("POST", "/invoices/{invoice_id}/credit-notes"): 422,
+           ("GET", "/invoices/{invoice_id}/girocode.svg"): 422,
+           ("POST", "/bank/statements"): 422,
+           ("POST", "/reconciliation/runs"): 201,
+           ("POST", "/reconciliation/entries/{entry_id}/confirm"): 404,
+           ("POST", "/reconciliation/entries/{entry_id}/override"): 422,
+           ("POST", "/dunning/runs"): 422,
+           ("POST", "/dunning/direct-debit-file"): 422}
 # Collection routes whose body names the object: scope is checked inside.
 BODY_TARGET = {("POST", "/invitations")}
 
