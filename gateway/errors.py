@@ -2,11 +2,11 @@
 
     GatewayError
     ├── PollError              one device could not be read in one cycle (counted, polling goes on)
-    └── UplinkError            a batch could not be delivered (kept in the buffer, retried)
-        └── BatchRejectedError the server refused the batch's content (gateway.mqtt_uplink);
-                               re-sent reading by reading, refused readings set aside
-    PayloadError (ValueError)  an MQTT batch payload is malformed (gateway.mqtt_payload),
-                               names the JSON path
+    ├── UplinkError            a batch could not be delivered (kept in the buffer, retried)
+    │   └── BatchRejectedError the server refused the batch's content (gateway.mqtt_uplink);
+    │                          re-sent reading by reading, refused readings set aside
+    └── PayloadError           an MQTT batch payload is malformed, names the JSON path
+                               (gateway.mqtt_payload; also a ValueError)
 """
 
 from __future__ import annotations
