@@ -3,10 +3,9 @@
     BillingError
     ├── ConsumptionError       readings cannot give a consumption (missing edge, counter went back)
     ├── AllocationError        a cost cannot be split (no key weight, negative common use)
-    ├── ApportionInputError    an apportionment input file is wrong (names the JSON path)
-    │                          — billing_core.apportion_input
-    ├── RuleTableError         a legal rule table is missing or malformed — billing_core.rule_tables
-    └── RenderError            a bill cannot be rendered (e.g. no CJK font) — billing_core.bill_render
+    ├── ApportionInputError    an input file is wrong, names the JSON path (apportion_input)
+    ├── RuleTableError         a legal rule table is missing or malformed (rule_tables)
+    └── RenderError            a bill cannot be rendered, e.g. no CJK font (bill_render)
 
 Messages name the unit, meter or cost item and the rule at fault.
 """
