@@ -44,6 +44,7 @@ SUBCOMMANDS: list[tuple[str, str, str, str]] = [
     ("apikey", "meterbill.apikey_cli", "app", "API keys for gateways and integrations."),
     ("store", "meterbill.store_cli", "app", "Readings store: rollups, retention, validation."),
     ("ingest", "meterbill.ingest_cli", "app", "Server ingest workers (MQTT shared subscription)."),
+    ("tickets", "meterbill.tickets_cli", "app", "Tickets: the periodic SLA escalation check."),
 ]
 # (command, module, function): single commands at the top level
 COMMANDS: list[tuple[str, str, str]] = [

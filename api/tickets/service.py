@@ -33,6 +33,7 @@ from api.tickets.actor import (
     ResolvedActor,
     resolve,
 )
+from api.tickets.arrears import ledger_arrears
 from api.tickets.notifications import Mail, TicketEvent
 from api.tickets.schemas import (
     AssignmentUpdate,
@@ -56,13 +57,9 @@ DEFAULT_CATEGORY = "General"
 ArrearsLookup = Callable[[psycopg.Connection, Actor, int], bool]
 """(conn, reporter, building_id) -> True when the reporter is in arrears.
 
-The ledger belongs to the payments issue; until it lands nobody is in arrears
-(:func:`no_arrears`) and the rule, off by default per property, flags nothing.
+The default asks the ledger (:func:`api.tickets.arrears.ledger_arrears`); the
+rule is off by default per property and only ever flags, never refuses.
 """
-
-
-def no_arrears(conn: psycopg.Connection, actor: Actor, building_id: int) -> bool:
-    return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,7 +237,7 @@ def _category_of(conn: psycopg.Connection, property_id: int, category_id: int) -
 
 def create_ticket(conn: psycopg.Connection, actor: Actor, data: TicketCreate, *,
                   clock: Clock = utc_now,
-                  arrears_lookup: ArrearsLookup = no_arrears) -> tuple[TicketPublic,
+                  arrears_lookup: ArrearsLookup = ledger_arrears) -> tuple[TicketPublic,
                                                                        list[TicketEvent]]:
     """File a report; routing rules may approve and assign it at once."""
     who = resolve(conn, actor)

@@ -89,3 +89,22 @@ def test_first_response_breach_escalates(world: World) -> None:
     kinds = world.conn.execute("SELECT kind FROM ticket_escalations WHERE ticket_id = %s",
                                (t.id,)).fetchall()
     assert kinds == [("first_response",)]
+
+
+def test_escalation_job_mails_the_manager_once(world: World) -> None:
+    from api.tickets.escalation_job import run_escalations
+
+    with smtp_inbox() as inbox:
+        settings = TicketSettings(link_secret=SecretStr("k" * 40), smtp_port=inbox.port)
+        conn = world.conn
+        conn.execute("INSERT INTO ticket_property_settings (property_id, manager_email) "
+                     "VALUES (%s, 'cron@mb.test')", (world.ids["p1"],))
+        clock = FakeClock(T0)
+        service.create_ticket(conn, world.actors["tenant"], TicketCreate(
+            building_id=world.ids["b1"], title="No hot water", priority="urgent"), clock=clock)
+        clock.advance(hours=2)  # urgent: first response due within 1 h
+        run = run_escalations(conn, settings, clock=clock, property_id=world.ids["p1"])
+        assert (run.escalated, run.mails_sent, run.mails_failed) == (1, 1, 0)
+        assert list(inbox.take()) == ["cron@mb.test"]
+        again = run_escalations(conn, settings, clock=clock, property_id=world.ids["p1"])
+        assert (again.escalated, again.mails_sent) == (0, 0)
