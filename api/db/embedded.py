@@ -30,7 +30,9 @@ class EmbeddedPostgres:
     def __init__(self, data_dir: Path | None = None) -> None:
         self.data_dir = data_dir or default_data_dir()
         try:
-            import pgserver
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # platformdirs' runtime-dir fallback notice
+                import pgserver
         except ImportError as exc:  # pragma: no cover - a dependency of the package
             raise DatabaseSetupError(
                 "embedded PostgreSQL needs the 'pgserver' package; install it or set METERBILL_DSN"
