@@ -17,34 +17,17 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from tests.gateway.fault_rig import (
     REPO,
     GatewayProcess,
     Rig,
     assert_grid_consistent,
-    rig,
     stored_rows,
     write_config,
 )
 from tests.ingest.broker import MosquittoBroker
-from tests.slice.building_fixture import registered_demo_building
-
-
-@pytest.fixture
-def building(db_dsn: str) -> dict[int, str]:
-    sim, _ = registered_demo_building(db_dsn, units=3)
-    return {u.device_id: u.meter_serial for u in sim.units}
-
-
-@pytest.fixture
-def the_rig(building: dict[int, str], db_dsn: str) -> Iterator[Rig]:
-    with rig(building, db_dsn) as r:
-        yield r
 
 
 def start_worker(port: int, prefix: str, dsn: str) -> subprocess.Popen[str]:

@@ -15,12 +15,10 @@ import sys
 import time
 import urllib.request
 from collections import Counter
-from collections.abc import Iterator
 from itertools import pairwise
 from pathlib import Path
 
 import psycopg
-import pytest
 
 from tests.gateway.fault_rig import (
     INTERVAL_S,
@@ -28,23 +26,9 @@ from tests.gateway.fault_rig import (
     GatewayProcess,
     Rig,
     assert_grid_consistent,
-    rig,
     stored_rows,
     write_config,
 )
-from tests.slice.building_fixture import registered_demo_building
-
-
-@pytest.fixture
-def building(db_dsn: str) -> dict[int, str]:
-    sim, _ = registered_demo_building(db_dsn, units=3)
-    return {u.device_id: u.meter_serial for u in sim.units}
-
-
-@pytest.fixture
-def the_rig(building: dict[int, str], db_dsn: str) -> Iterator[Rig]:
-    with rig(building, db_dsn) as r:
-        yield r
 
 
 def assert_stored_equals_served(db_dsn: str, the_rig: Rig) -> list:
