@@ -54,10 +54,10 @@ def load_curve(base: Mapping[str, Decimal], energy: Mapping[str, Decimal],
     start = dict(energy)
 
     def values(t_s: float) -> Mapping[str, Decimal]:
-        joules_kwh = sum((power_kw(float(s)) for s in range(int(t_s))), Decimal(0)) / 3600
+        added_kwh = sum((power_kw(float(s)) for s in range(int(t_s))), Decimal(0)) / 3600
         out = dict(base)
         for name, kwh in start.items():
-            out[name] = (kwh + joules_kwh).quantize(Decimal("0.001"))
+            out[name] = (kwh + added_kwh).quantize(Decimal("0.001"))
         return out
     return values
 
