@@ -137,3 +137,37 @@ def decode_shelly_gen2(topic: str, payload: bytes, meter_serial: str) -> list[Me
     if not values:
         raise FrameError(PROTOCOL, f"topic {topic!r}: none of {fields} present", field=fields[-1])
     return values
+
+
+MbusKey = tuple[int, int, str, str]
+"""(storage number, tariff, quantity, unit) of a data record (EN 13757-3 clause 6.3)."""
+
+
+def decode_mbus_hex(topic: str, payload: bytes, meter_serial: str,
+                    registers: dict[MbusKey, str]) -> list[MeterValue]:
+    """A whole RSP_UD long frame as hex text; records whose key is in ``registers``
+    become values (records of other storage/tariff/unit are ignored by design)."""
+    from firmware_bridge.codecs.mbus import decode_frame
+
+    try:
+        frame = bytes.fromhex(payload.decode("ascii"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise FrameError(PROTOCOL, f"topic {topic!r}: payload is not hex: {exc}",
+                         field="payload") from exc
+    try:
+        telegram = decode_frame(frame)
+    except FrameError as exc:
+        raise FrameError(PROTOCOL, f"topic {topic!r}: {exc}", offset=exc.offset,
+                         field=exc.field) from exc
+    records = getattr(telegram, "records", None)
+    if records is None:
+        raise FrameError(PROTOCOL, f"topic {topic!r}: not a variable data response",
+                         field="CI")
+    values = []
+    for record in records:
+        name = registers.get((record.storage_number, record.tariff, record.quantity,
+                              record.unit))
+        if name is not None:
+            values.append(MeterValue(meter_serial, name,
+                                     _number(topic, name, record.value)))
+    return values
