@@ -21,8 +21,10 @@ import paho.mqtt.client as mqtt
 
 from firmware_bridge.codecs.mqtt_meter_formats import (
     FieldMapping,
+    MbusKey,
     MeterValue,
     decode_json_mapping,
+    decode_mbus_hex,
     decode_shelly_gen2,
     decode_tasmota_sml,
 )
@@ -34,13 +36,14 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class MeterSubscription:
-    """One topic filter, its format (``json``/``tasmota``/``shelly``) and meter."""
+    """One topic filter, its format (``json``/``tasmota``/``shelly``/``mbus``) and meter."""
 
     topic_filter: str
     format: str
     meter_serial: str = ""
     mappings: tuple[FieldMapping, ...] = ()
     local_zone: str = "UTC"
+    mbus_registers: tuple[tuple[MbusKey, str], ...] = ()
 
 
 @dataclass
@@ -101,6 +104,8 @@ class MqttMeterInput:
             return decode_tasmota_sml(topic, payload, sub.meter_serial)
         if sub.format == "shelly":
             return decode_shelly_gen2(topic, payload, sub.meter_serial)
+        if sub.format == "mbus":
+            return decode_mbus_hex(topic, payload, sub.meter_serial, dict(sub.mbus_registers))
         raise ValueError(f"unknown MQTT meter format {sub.format!r}")
 
     @staticmethod

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import paho.mqtt.client as mqtt
 
 MESSAGES: dict[str, tuple[str, bytes]] = {
@@ -9,6 +11,9 @@ MESSAGES: dict[str, tuple[str, bytes]] = {
     "tasmota": ("{prefix}/tele/sml/SENSOR",
                 b'{"Time":"2026-01-15T10:00:00","MT175":{"Total_in":1234.5678}}'),
     "shelly": ("{prefix}/shelly/status/emdata:0", b'{"id":0,"total_act":9876.54}'),
+    "mbus": ("{prefix}/mbus/W1", (Path(__file__).resolve().parents[2] / "shared" / "vectors"
+                                  / "mbus" / "libmbus" / "test-frames" / "ACW_Itron-BM-plus-m.hex"
+                                  ).read_text().replace(" ", "").strip().encode()),
 }
 
 

@@ -19,6 +19,8 @@ def test_each_format_arrives_as_readings_and_bad_message_is_counted():
                              Decimal(1000)),)),
             MeterSubscription("p/tele/sml/SENSOR", "tasmota", "M1", local_zone="Europe/Berlin"),
             MeterSubscription("p/shelly/status/+", "shelly", "S1"),
+            MeterSubscription("p/mbus/+", "mbus", "W1",
+                              mbus_registers=(((0, 0, "Volume", "m^3"), "volume_m3"),)),
         ]
         inp = MqttMeterInput(broker.host, broker.port, subs, got.put)
         inp._client.on_subscribe = lambda *a: subscribed.set()
@@ -26,12 +28,13 @@ def test_each_format_arrives_as_readings_and_bad_message_is_counted():
         try:
             assert subscribed.wait(5)
             publish(broker.host, broker.port, "p", ["tasmota"], payload_override=b"{bad")
-            publish(broker.host, broker.port, "p", ["json", "tasmota", "shelly"])
-            readings = {r.meter_serial: r for r in (got.get(timeout=5) for _ in range(3))}
+            publish(broker.host, broker.port, "p", ["json", "tasmota", "shelly", "mbus"])
+            readings = {r.meter_serial: r for r in (got.get(timeout=5) for _ in range(4))}
         finally:
             inp.stop()
     assert readings["E1"].value == Decimal("12345.000")
     assert readings["M1"].register == "MT175.Total_in"
     assert readings["M1"].read_at == datetime(2026, 1, 15, 9, 0, tzinfo=UTC)
     assert readings["S1"].value == Decimal("9876.54")
+    assert readings["W1"].value == Decimal("54.321")
     assert inp.bad_messages == {"p/tele/sml/SENSOR": 1}
