@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import paho.mqtt.client as mqtt
+
+from firmware_bridge.codecs.mbus_encode import DataField, DataRecord, FixedHeader, encode_rsp_ud
+
+# A water meter's RSP_UD (EN 13757-3): volume 54.321 m³ as 8-digit BCD, VIF 13h (10⁻³ m³).
+_WATER_METER_FRAME = encode_rsp_ud(
+    1, FixedHeader(12345678, "ABC", 1, 0x07, access_no=1),
+    (DataRecord(DataField.BCD8, 0x13, 54321),))
 
 MESSAGES: dict[str, tuple[str, bytes]] = {
     "json": ("{prefix}/tele/plug/SENSOR", b'{"ENERGY":{"Total":12.345}}'),
     "tasmota": ("{prefix}/tele/sml/SENSOR",
                 b'{"Time":"2026-01-15T10:00:00","MT175":{"Total_in":1234.5678}}'),
     "shelly": ("{prefix}/shelly/status/emdata:0", b'{"id":0,"total_act":9876.54}'),
-    "mbus": ("{prefix}/mbus/W1", (Path(__file__).resolve().parents[2] / "shared" / "vectors"
-                                  / "mbus" / "libmbus" / "test-frames" / "ACW_Itron-BM-plus-m.hex"
-                                  ).read_text().replace(" ", "").strip().encode()),
+    "mbus": ("{prefix}/mbus/W1", _WATER_METER_FRAME.hex().upper().encode()),
 }
 
 
