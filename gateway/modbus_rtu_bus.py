@@ -22,6 +22,7 @@ from pymodbus.exceptions import ModbusException
 from firmware_bridge.errors import BridgeError
 from firmware_bridge.modbus_request_plan import ReadBlock, decode_blocks
 from gateway.errors import PollError
+from gateway.modbus_block_read import read_block
 from gateway.modbus_tcp_bus import ModbusDevice
 
 BITS_PER_CHARACTER = 11  # start + 8 data + parity/stop + stop, §2.5.1
@@ -67,21 +68,9 @@ class ModbusRtuBus:
         if wait_s > 0:  # §2.5.1.1: 3.5 character times of silence before a new frame
             await asyncio.sleep(wait_s)
         try:
-            if block.function_code == 3:
-                response = await client.read_holding_registers(
-                    block.address, count=block.count, device_id=device.device_id)
-            elif block.function_code == 4:
-                response = await client.read_input_registers(
-                    block.address, count=block.count, device_id=device.device_id)
-            else:
-                raise PollError(f"bus {self.name}: function code {block.function_code} "
-                                "not readable")
+            return await read_block(client, self.name, device, block)
         finally:
             self._line_free_at = time.monotonic() + self._silence_s
-        if response.isError():
-            raise PollError(f"bus {self.name}, device {device.device_id} ({device.serial}): "
-                            f"{block.describe()} answered {response}")
-        return list(response.registers)
 
     async def read(self, device: ModbusDevice) -> dict[str, Decimal]:
         """Read every planned block of ``device``; PollError names the device on failure."""

@@ -21,6 +21,7 @@ from firmware_bridge.errors import BridgeError
 from firmware_bridge.modbus_profile import DeviceProfile
 from firmware_bridge.modbus_request_plan import ReadBlock, decode_blocks, plan_reads
 from gateway.errors import PollError
+from gateway.modbus_block_read import read_block
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,27 +59,12 @@ class ModbusTcpBus:
             raise PollError(f"bus {self.name}: cannot connect to {self.host}:{self.port}")
         return self._client
 
-    async def _read_block(self, client: AsyncModbusTcpClient, device: ModbusDevice,
-                          block: ReadBlock) -> list[int]:
-        if block.function_code == 3:
-            response = await client.read_holding_registers(
-                block.address, count=block.count, device_id=device.device_id)
-        elif block.function_code == 4:
-            response = await client.read_input_registers(
-                block.address, count=block.count, device_id=device.device_id)
-        else:
-            raise PollError(f"bus {self.name}: function code {block.function_code} not readable")
-        if response.isError():
-            raise PollError(f"bus {self.name}, device {device.device_id} ({device.serial}): "
-                            f"{block.describe()} answered {response}")
-        return list(response.registers)
-
     async def read(self, device: ModbusDevice) -> dict[str, Decimal]:
         """Read every planned block of ``device``; PollError names the device on failure."""
         async with self._lock:
             try:
                 client = await self._ensure_connected()
-                answers = [await self._read_block(client, device, b) for b in device.blocks]
+                answers = [await read_block(client, self.name, device, b) for b in device.blocks]
                 return decode_blocks(device.profile, device.blocks, answers)
             except PollError:
                 self.failed_reads += 1
@@ -92,3 +78,4 @@ class ModbusTcpBus:
         if self._client is not None:
             self._client.close()
             self._client = None
+
