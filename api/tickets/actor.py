@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from api.auth.principal import Place  # where a ticket or a scope sits
+
 ROLES = frozenset({"admin", "property_manager", "accountant", "caretaker", "service_provider",
                    "owner", "tenant", "advisory_board", "system"})
 STAFF_ROLES = frozenset({"admin", "property_manager", "caretaker", "system"})
@@ -58,15 +60,6 @@ class Actor:
 
 
 SYSTEM = Actor(user_id=None, grants=(Grant("system"),), name="system")
-
-
-@dataclass(frozen=True, slots=True)
-class Place:
-    """Where a ticket (or a scope) sits: property, building and optionally unit."""
-
-    property_id: int
-    building_id: int | None = None
-    unit_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
